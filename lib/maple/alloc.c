@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * alloc.c - the node allocator interface: argument checks, accounting and
+ * dispatch, the same for every kind of allocator.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc_internal.h"
+
+void mt_allocator_init(struct mt_allocator *a,
+		       const struct mt_allocator_ops *ops, void *priv,
+		       enum mt_allocator_kind kind)
+{
+	memset(a, 0, sizeof(*a));
+	a->ops = ops;
+	a->priv = priv;
+	a->kind = kind;
+	atomic_init(&a->allocs, 0);
+	atomic_init(&a->failures, 0);
+	atomic_init(&a->frees, 0);
+}
+
+LIBIOVA_EXPORT struct mt_allocator *
+mt_allocator_create(const struct mt_allocator_ops *ops, void *priv)
+{
+	struct mt_allocator *a;
+
+	if (!ops || !ops->alloc || !ops->free) {
+		errno = EINVAL;
+		return NULL;
+	}
+	a = aligned_alloc(CACHELINE_SIZE, sizeof(*a));
+	if (!a) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	mt_allocator_init(a, ops, priv, MT_ALLOCATOR_USER);
+	return a;
+}
+
+LIBIOVA_EXPORT int mt_allocator_destroy(struct mt_allocator *a)
+{
+	struct mt_alloc_stats st;
+
+	if (!a)
+		return 0;
+	if (a->is_static)
+		return -EPERM;
+	mt_allocator_stats(a, &st);
+	if (st.live)
+		return -EBUSY;
+	if (a->ops->release)
+		a->ops->release(a->priv);
+	free(a);
+	return 0;
+}
+
+/*
+ * The node cache is called directly rather than through its operations
+ * table: it is the allocator of almost every tree, and a direct call lets
+ * the compiler inline the magazine fast path.
+ */
+static inline void *allocator_call_alloc(struct mt_allocator *a, gfp_t gfp)
+{
+	if (likely(a->kind == MT_ALLOCATOR_NODE_CACHE))
+		return node_cache_alloc(a->priv, gfp);
+	return a->ops->alloc(a->priv, gfp);
+}
+
+static inline void allocator_call_free(struct mt_allocator *a, void *node)
+{
+	if (likely(a->kind == MT_ALLOCATOR_NODE_CACHE))
+		node_cache_free(a->priv, node);
+	else
+		a->ops->free(a->priv, node);
+}
+
+LIBIOVA_EXPORT void *mt_node_alloc(struct mt_allocator *a, gfp_t gfp)
+{
+	void *node;
+
+	if (unlikely(!a)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	node = allocator_call_alloc(a, gfp);
+	if (unlikely(!node)) {
+		atomic_fetch_add_explicit(&a->failures, 1, memory_order_relaxed);
+		errno = ENOMEM;
+		return NULL;
+	}
+	atomic_fetch_add_explicit(&a->allocs, 1, memory_order_relaxed);
+	if (gfp & __GFP_ZERO)
+		memset(node, 0, MT_NODE_SIZE);
+	return node;
+}
+
+LIBIOVA_EXPORT int mt_node_alloc_bulk(struct mt_allocator *a, gfp_t gfp,
+				      size_t count, void **nodes)
+{
+	size_t i;
+
+	if (!a || !nodes || !count)
+		return -EINVAL;
+	for (i = 0; i < count; i++) {
+		nodes[i] = allocator_call_alloc(a, gfp);
+		if (unlikely(!nodes[i]))
+			goto undo;
+		if (gfp & __GFP_ZERO)
+			memset(nodes[i], 0, MT_NODE_SIZE);
+	}
+	atomic_fetch_add_explicit(&a->allocs, count, memory_order_relaxed);
+	return 0;
+undo:
+	/* Give back what was taken; the counters never saw these nodes. */
+	while (i--)
+		allocator_call_free(a, nodes[i]);
+	atomic_fetch_add_explicit(&a->failures, 1, memory_order_relaxed);
+	return -ENOMEM;
+}
+
+int mt_allocator_check_free(struct mt_allocator *a, void *node)
+{
+	if (!a || !node || ((uintptr_t)node & (MT_NODE_SIZE - 1)))
+		return -EINVAL;
+	if (LIBIOVA_DEBUG && a->check_free)
+		return a->check_free(a->priv, node);
+	return 0;
+}
+
+LIBIOVA_EXPORT int mt_node_free(struct mt_allocator *a, void *node)
+{
+	int ret = mt_allocator_check_free(a, node);
+
+	if (unlikely(ret))
+		return ret;
+	allocator_call_free(a, node);
+	atomic_fetch_add_explicit(&a->frees, 1, memory_order_relaxed);
+	return 0;
+}
+
+LIBIOVA_EXPORT int mt_allocator_stats(struct mt_allocator *a,
+				      struct mt_alloc_stats *st)
+{
+	if (!a || !st)
+		return -EINVAL;
+	memset(st, 0, sizeof(*st));
+	/* frees first: allocs read later is at least as large, so live >= 0 */
+	st->frees = atomic_load_explicit(&a->frees, memory_order_acquire);
+	st->allocs = atomic_load_explicit(&a->allocs, memory_order_acquire);
+	st->failures = atomic_load_explicit(&a->failures, memory_order_relaxed);
+	st->live = st->allocs - st->frees;
+	if (a->ops->stats)
+		a->ops->stats(a->priv, st);
+	return 0;
+}

@@ -1,0 +1,488 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * node_cache.c - the default node allocator.
+ *
+ * Nodes are carved from 64 KiB chunks and never returned to the system
+ * before the cache is destroyed.  Free nodes live in two places:
+ *
+ *   - per-thread magazines: a small array of node pointers per (thread,
+ *     cache), used without any lock.  An allocation pops from the calling
+ *     thread's magazine; a free pushes onto it.
+ *   - the depot: a list, under the cache's mutex, linked through the first
+ *     word of each free node.  An empty magazine takes half a magazine from
+ *     the depot (carving new nodes when the depot is empty); a full one
+ *     gives half back.
+ *
+ * So the common allocation or free is a few instructions, and the lock is
+ * taken once per NC_MAG_NODES / 2 operations.  Frees from another thread
+ * (liburcu's call_rcu thread for RCU trees) fill that thread's magazine and
+ * reach the depot in batches.
+ *
+ * A thread keeps magazines for at most NC_TLS_SLOTS caches; using a further
+ * cache evicts one.  Magazines go back to their cache when a thread exits.
+ * Caches are found through a registry of live caches, by an id that is
+ * never reused, so a magazine whose cache was destroyed is dropped without
+ * touching it.  Lock order: registry_lock, then a cache's lock.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc_internal.h"
+
+#define NC_CHUNK_BYTES (64 * 1024)
+#define NC_CHUNK_NODES (NC_CHUNK_BYTES / MT_NODE_SIZE)
+#define NC_MAG_NODES 32
+#define NC_TLS_SLOTS 4
+#define NC_DEFAULT_BLOCK_MS 10
+/* Debug builds mark free nodes in their second word to catch double frees. */
+#define NC_FREE_POISON ((uintptr_t)0x6672656564656164ull)
+
+struct node_cache {
+	uint64_t id;
+	size_t max_nodes;
+	unsigned int block_timeout_ms;
+	struct node_cache *reg_next; /* registry link, under registry_lock */
+
+	pthread_mutex_t lock;        /* protects everything below */
+	pthread_cond_t returned;     /* nodes reached the depot */
+	unsigned int waiters;
+	void *depot;                 /* free nodes, linked through word 0 */
+	size_t depot_count;
+	char *carve_chunk;           /* the newest chunk */
+	char *carve_next;            /* its unused tail */
+	size_t carve_left;
+	size_t carved;               /* nodes ever carved: bounds max_nodes */
+	void **chunks;               /* chunk addresses, sorted */
+	size_t nr_chunks;
+	size_t chunk_cap;
+};
+
+struct nc_magazine {
+	uint64_t cache_id; /* 0: slot unused */
+	unsigned int count;
+	void *nodes[NC_MAG_NODES];
+};
+
+static __thread struct nc_magazine nc_mags[NC_TLS_SLOTS];
+static __thread unsigned int nc_evict_next;
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct node_cache *registry;
+static uint64_t next_cache_id = 1; /* under registry_lock */
+static pthread_key_t nc_exit_key;
+static pthread_once_t nc_key_once = PTHREAD_ONCE_INIT;
+
+static void nc_thread_exit(void *arg);
+
+static void nc_key_create(void)
+{
+	/* Failure leaves no destructor: magazines of exiting threads leak. */
+	(void)pthread_key_create(&nc_exit_key, nc_thread_exit);
+}
+
+/* ---- depot ------------------------------------------------------------ */
+
+static void depot_push_locked(struct node_cache *c, void *node)
+{
+	*(void **)node = c->depot;
+	c->depot = node;
+	c->depot_count++;
+}
+
+static void *depot_pop_locked(struct node_cache *c)
+{
+	void *node = c->depot;
+
+	if (node) {
+		c->depot = *(void **)node;
+		c->depot_count--;
+	}
+	return node;
+}
+
+/* Move @n nodes from the top of @m to the depot. */
+static void magazine_flush(struct node_cache *c, struct nc_magazine *m,
+			   unsigned int n)
+{
+	pthread_mutex_lock(&c->lock);
+	while (n--)
+		depot_push_locked(c, m->nodes[--m->count]);
+	if (c->waiters)
+		pthread_cond_broadcast(&c->returned);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- chunks ------------------------------------------------------------ */
+
+/* Insert @chunk into the sorted chunk array. */
+static int chunk_record_locked(struct node_cache *c, void *chunk)
+{
+	size_t i;
+
+	if (c->nr_chunks == c->chunk_cap) {
+		size_t cap = c->chunk_cap ? c->chunk_cap * 2 : 16;
+		void **grown = realloc(c->chunks, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		c->chunks = grown;
+		c->chunk_cap = cap;
+	}
+	for (i = c->nr_chunks; i > 0 && c->chunks[i - 1] > chunk; i--)
+		c->chunks[i] = c->chunks[i - 1];
+	c->chunks[i] = chunk;
+	c->nr_chunks++;
+	return 0;
+}
+
+static int chunk_grow_locked(struct node_cache *c)
+{
+	void *chunk = aligned_alloc(MT_NODE_SIZE, NC_CHUNK_BYTES);
+
+	if (!chunk)
+		return -ENOMEM;
+	if (chunk_record_locked(c, chunk)) {
+		free(chunk);
+		return -ENOMEM;
+	}
+	c->carve_chunk = chunk;
+	c->carve_next = chunk;
+	c->carve_left = NC_CHUNK_NODES;
+	return 0;
+}
+
+static bool at_limit_locked(const struct node_cache *c)
+{
+	return c->max_nodes && c->carved >= c->max_nodes;
+}
+
+static void *carve_locked(struct node_cache *c)
+{
+	void *node;
+
+	if (!c->carve_left || at_limit_locked(c))
+		return NULL;
+	node = c->carve_next;
+	c->carve_next += MT_NODE_SIZE;
+	c->carve_left--;
+	c->carved++;
+	if (LIBIOVA_DEBUG)
+		((uintptr_t *)node)[1] = NC_FREE_POISON;
+	return node;
+}
+
+/* Put up to half a magazine of nodes into @m, from the depot or carved. */
+static void magazine_fill_locked(struct node_cache *c, struct nc_magazine *m)
+{
+	void *node;
+
+	while (m->count < NC_MAG_NODES / 2) {
+		node = depot_pop_locked(c);
+		if (!node)
+			node = carve_locked(c);
+		if (!node)
+			break;
+		m->nodes[m->count++] = node;
+	}
+}
+
+static void deadline_after_ms(struct timespec *ts, unsigned int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/*
+ * Slow path of an allocation: @m is empty.  A non-blocking request tries
+ * the depot, the current chunk and one new chunk.  A blocking request may
+ * then wait, until its deadline, for nodes to come back (at the node limit)
+ * or for the system to find memory (new chunk failed).
+ */
+static void *magazine_refill(struct node_cache *c, struct nc_magazine *m,
+			     gfp_t gfp)
+{
+	bool blocking = gfpflags_allow_blocking(gfp);
+	bool have_deadline = false;
+	struct timespec deadline;
+	void *node = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		magazine_fill_locked(c, m);
+		if (m->count)
+			break;
+		if (!at_limit_locked(c) && chunk_grow_locked(c) == 0)
+			continue;
+		if (!blocking)
+			break;
+		if (!have_deadline) {
+			deadline_after_ms(&deadline, c->block_timeout_ms);
+			have_deadline = true;
+		}
+		c->waiters++;
+		int rc = pthread_cond_timedwait(&c->returned, &c->lock,
+						&deadline);
+		c->waiters--;
+		if (rc == ETIMEDOUT) {
+			magazine_fill_locked(c, m);
+			break;
+		}
+	}
+	if (m->count)
+		node = m->nodes[--m->count];
+	pthread_mutex_unlock(&c->lock);
+	return node;
+}
+
+/* ---- per-thread magazines ---------------------------------------------- */
+
+static struct node_cache *registry_find_locked(uint64_t id)
+{
+	struct node_cache *c;
+
+	for (c = registry; c; c = c->reg_next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+/* Give @m's nodes back to its cache if that still exists; empty @m. */
+static void magazine_release(struct nc_magazine *m)
+{
+	struct node_cache *c;
+
+	if (!m->cache_id)
+		return;
+	pthread_mutex_lock(&registry_lock);
+	c = registry_find_locked(m->cache_id);
+	if (c && m->count)
+		magazine_flush(c, m, m->count);
+	pthread_mutex_unlock(&registry_lock);
+	m->count = 0;
+	m->cache_id = 0;
+}
+
+static void nc_thread_exit(void *arg)
+{
+	(void)arg;
+	for (unsigned int i = 0; i < NC_TLS_SLOTS; i++)
+		magazine_release(&nc_mags[i]);
+}
+
+static struct nc_magazine *magazine_claim(struct node_cache *c)
+{
+	struct nc_magazine *m = NULL;
+
+	pthread_once(&nc_key_once, nc_key_create);
+	/* Arm the exit destructor; any non-NULL value will do. */
+	pthread_setspecific(nc_exit_key, nc_mags);
+	for (unsigned int i = 0; i < NC_TLS_SLOTS; i++) {
+		if (!nc_mags[i].cache_id) {
+			m = &nc_mags[i];
+			break;
+		}
+	}
+	if (!m) {
+		m = &nc_mags[nc_evict_next++ % NC_TLS_SLOTS];
+		magazine_release(m);
+	}
+	m->cache_id = c->id;
+	m->count = 0;
+	return m;
+}
+
+static inline struct nc_magazine *magazine_of(struct node_cache *c)
+{
+	for (unsigned int i = 0; i < NC_TLS_SLOTS; i++)
+		if (nc_mags[i].cache_id == c->id)
+			return &nc_mags[i];
+	return magazine_claim(c);
+}
+
+/* ---- the allocator ----------------------------------------------------- */
+
+void *node_cache_alloc(void *priv, gfp_t gfp)
+{
+	struct node_cache *c = priv;
+	struct nc_magazine *m = magazine_of(c);
+	void *node;
+
+	if (likely(m->count))
+		node = m->nodes[--m->count];
+	else
+		node = magazine_refill(c, m, gfp);
+	if (LIBIOVA_DEBUG && node)
+		((uintptr_t *)node)[1] = 0;
+	return node;
+}
+
+void node_cache_free(void *priv, void *node)
+{
+	struct node_cache *c = priv;
+	struct nc_magazine *m = magazine_of(c);
+
+	if (LIBIOVA_DEBUG)
+		((uintptr_t *)node)[1] = NC_FREE_POISON;
+	if (unlikely(m->count == NC_MAG_NODES))
+		magazine_flush(c, m, NC_MAG_NODES / 2);
+	m->nodes[m->count++] = node;
+}
+
+/* Debug builds: is @node inside one of our chunks and not already free? */
+int node_cache_check_free(void *priv, void *node)
+{
+	struct node_cache *c = priv;
+	size_t lo = 0, hi;
+	bool ours = false;
+
+	pthread_mutex_lock(&c->lock);
+	hi = c->nr_chunks;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		char *chunk = c->chunks[mid];
+
+		if ((char *)node < chunk) {
+			hi = mid;
+		} else if ((char *)node >= chunk + NC_CHUNK_BYTES) {
+			lo = mid + 1;
+		} else {
+			/* in the newest chunk, only the carved part is ours */
+			ours = chunk != c->carve_chunk ||
+			       (char *)node < c->carve_next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (!ours)
+		return -EINVAL;
+	if (((uintptr_t *)node)[1] == NC_FREE_POISON)
+		return -EINVAL;
+	return 0;
+}
+
+static void node_cache_stats(void *priv, struct mt_alloc_stats *st)
+{
+	struct node_cache *c = priv;
+
+	pthread_mutex_lock(&c->lock);
+	st->bytes_reserved = (uint64_t)c->nr_chunks * NC_CHUNK_BYTES;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void node_cache_release(void *priv)
+{
+	struct node_cache *c = priv;
+	struct node_cache **pp;
+
+	pthread_mutex_lock(&registry_lock);
+	for (pp = &registry; *pp; pp = &(*pp)->reg_next) {
+		if (*pp == c) {
+			*pp = c->reg_next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&registry_lock);
+
+	/* This thread's magazine for @c: drop it (the memory goes below). */
+	for (unsigned int i = 0; i < NC_TLS_SLOTS; i++) {
+		if (nc_mags[i].cache_id == c->id) {
+			nc_mags[i].cache_id = 0;
+			nc_mags[i].count = 0;
+		}
+	}
+	for (size_t i = 0; i < c->nr_chunks; i++)
+		free(c->chunks[i]);
+	free(c->chunks);
+	pthread_cond_destroy(&c->returned);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+const struct mt_allocator_ops node_cache_ops = {
+	.alloc = node_cache_alloc,
+	.free = node_cache_free,
+	.stats = node_cache_stats,
+	.release = node_cache_release,
+};
+
+void node_cache_init(struct node_cache *c,
+		     const struct mt_node_cache_config *config)
+{
+	pthread_condattr_t attr;
+
+	memset(c, 0, sizeof(*c));
+	if (config) {
+		c->max_nodes = config->max_nodes;
+		c->block_timeout_ms = config->block_timeout_ms;
+	}
+	if (!c->block_timeout_ms)
+		c->block_timeout_ms = NC_DEFAULT_BLOCK_MS;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->returned, &attr);
+	pthread_condattr_destroy(&attr);
+
+	pthread_mutex_lock(&registry_lock);
+	c->id = next_cache_id++;
+	c->reg_next = registry;
+	registry = c;
+	pthread_mutex_unlock(&registry_lock);
+}
+
+struct node_cache *node_cache_new(const struct mt_node_cache_config *config)
+{
+	struct node_cache *c = malloc(sizeof(*c));
+
+	if (c)
+		node_cache_init(c, config);
+	return c;
+}
+
+LIBIOVA_EXPORT struct mt_allocator *
+mt_node_cache_create(const struct mt_node_cache_config *config)
+{
+	struct node_cache *c = node_cache_new(config);
+	struct mt_allocator *a;
+
+	if (!c) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	a = mt_allocator_create(&node_cache_ops, c);
+	if (!a) {
+		node_cache_release(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	a->kind = MT_ALLOCATOR_NODE_CACHE;
+	a->check_free = node_cache_check_free;
+	return a;
+}
+
+static struct node_cache default_cache;
+static struct mt_allocator default_allocator;
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+
+static void default_allocator_init(void)
+{
+	node_cache_init(&default_cache, NULL);
+	mt_allocator_init(&default_allocator, &node_cache_ops, &default_cache,
+			  MT_ALLOCATOR_NODE_CACHE);
+	default_allocator.check_free = node_cache_check_free;
+	default_allocator.is_static = true;
+}
+
+LIBIOVA_EXPORT struct mt_allocator *mt_allocator_default(void)
+{
+	pthread_once(&default_once, default_allocator_init);
+	return &default_allocator;
+}

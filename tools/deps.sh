@@ -1,0 +1,23 @@
+# Sourced by tools/test and tools/demo: install the Debian packages named in
+# $1 that are missing.  Needs root (or sudo) only when something is missing.
+install_missing() {
+	missing=""
+	for p in $1; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q "install ok installed" || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	echo "installing:$missing"
+	if [ "$(id -u)" -eq 0 ]; then
+		sudo=""
+	else
+		sudo="sudo"
+	fi
+	$sudo apt-get update -qq
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+		--no-install-recommends $missing >/dev/null
+}
+
+# What building and testing need.
+BUILD_PACKAGES="meson ninja-build pkg-config gcc g++ python3 liburcu-dev libcmocka-dev"

@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * maple_tree.h - a B-tree of non-overlapping ranges, RCU-safe, with gap
+ * tracking; the Linux kernel's maple tree API in userspace.
+ *
+ * A tree maps every index in [0, ULONG_MAX] to exactly one entry or NULL;
+ * ranges are inclusive.  Code written against the kernel's
+ * <linux/maple_tree.h> compiles against this header unchanged: the same
+ * names, arguments, return values and error codes.
+ *
+ * Entries: any pointer or xa_mk_value() value.  Values whose low two bits
+ * are 10 ("internal" entries) below MAPLE_RESERVED_RANGE are reserved and
+ * rejected by the normal API with -EINVAL.  XA_ZERO_ENTRY occupies its range
+ * but reads as NULL through the normal API.
+ *
+ * Locking (see docs/maple-tree.md):
+ *   - the normal API (mtree_*, mt_*) locks for itself: writers take the
+ *     tree's internal lock, readers run under the RCU read lock;
+ *   - the advanced API (mas_*) leaves locking to the caller: hold
+ *     mtree_lock() (or the external lock) to write, and the lock or the RCU
+ *     read lock to read.  Gap searches (mas_empty_area*) need the lock.
+ *
+ * Errors are negative errno values: -EINVAL (bad arguments), -EEXIST
+ * (insert over an entry), -EBUSY (no gap of that size), -ENOMEM.  A write
+ * that fails leaves the tree exactly as it was.
+ */
+#ifndef LIBIOVA_MAPLE_TREE_H
+#define LIBIOVA_MAPLE_TREE_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libiova/gfp.h>
+#include <libiova/mt_alloc.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- entries (the xarray conventions) ------------------------------- */
+
+#define MAX_ERRNO 4095
+#define MAPLE_RESERVED_RANGE 4096
+
+/* An integer as an entry: 63 bits, distinct from any aligned pointer. */
+static inline void *xa_mk_value(unsigned long v)
+{
+	return (void *)((v << 1) | 1);
+}
+
+static inline unsigned long xa_to_value(const void *entry)
+{
+	return (unsigned long)entry >> 1;
+}
+
+static inline bool xa_is_value(const void *entry)
+{
+	return ((unsigned long)entry & 1) != 0;
+}
+
+static inline void *xa_mk_internal(unsigned long v)
+{
+	return (void *)((v << 2) | 2);
+}
+
+static inline unsigned long xa_to_internal(const void *entry)
+{
+	return (unsigned long)entry >> 2;
+}
+
+static inline bool xa_is_internal(const void *entry)
+{
+	return ((unsigned long)entry & 3) == 2;
+}
+
+/* Occupies a range, reads as NULL through the normal API. */
+#define XA_ZERO_ENTRY xa_mk_internal(257)
+
+static inline bool xa_is_zero(const void *entry)
+{
+	return entry == XA_ZERO_ENTRY;
+}
+
+/* An errno encoded as an entry (the maple state's error). */
+static inline bool xa_is_err(const void *entry)
+{
+	return xa_is_internal(entry) &&
+	       (unsigned long)entry >= (unsigned long)xa_mk_internal(-MAX_ERRNO);
+}
+
+static inline int xa_err(const void *entry)
+{
+	if (xa_is_err(entry))
+		return (int)((long)entry >> 2);
+	return 0;
+}
+
+/* Entries the normal API refuses to store. */
+static inline bool mt_is_reserved(const void *entry)
+{
+	return (unsigned long)entry < MAPLE_RESERVED_RANGE &&
+	       xa_is_internal(entry);
+}
+
+/* ---- the tree ------------------------------------------------------- */
+
+#define MT_FLAGS_ALLOC_RANGE   0x01u  /* track gaps: an allocation tree */
+#define MT_FLAGS_USE_RCU       0x02u  /* readers may run during writes */
+#define MT_FLAGS_HEIGHT_OFFSET 0x02u
+#define MT_FLAGS_HEIGHT_MASK   0x7Cu
+#define MT_FLAGS_ALLOC_WRAPPED 0x0800u /* mtree_alloc_cyclic wrapped */
+#define MT_FLAGS_LOCK_MASK     0x300u
+#define MT_FLAGS_LOCK_IRQ      0x100u  /* accepted; same as the default */
+#define MT_FLAGS_LOCK_BH       0x200u  /* accepted; same as the default */
+#define MT_FLAGS_LOCK_EXTERN   0x300u  /* the user's lock protects writes */
+#define MAPLE_HEIGHT_MAX 31
+
+struct maple_enode; /* a tagged node pointer */
+
+/*
+ * A tree.  Initialize with DEFINE_MTREE, MTREE_INIT or mt_init_flags();
+ * the fields are the library's.  ma_alloc is the node allocator (NULL for
+ * mt_allocator_default()); set it with mt_set_allocator() while the tree is
+ * empty.
+ */
+struct maple_tree {
+	pthread_mutex_t ma_lock;
+	unsigned int ma_flags;
+	void *ma_root;
+	struct mt_allocator *ma_alloc;
+};
+
+#define MTREE_INIT(name, __flags)                                             \
+	{                                                                     \
+		PTHREAD_MUTEX_INITIALIZER, (__flags), NULL, NULL              \
+	}
+
+#define DEFINE_MTREE(name) struct maple_tree name = MTREE_INIT(name, 0)
+
+/* Initialize @mt, empty, with MT_FLAGS_* @flags.  Never fails. */
+void mt_init_flags(struct maple_tree *mt, unsigned int flags);
+
+static inline void mt_init(struct maple_tree *mt)
+{
+	mt_init_flags(mt, 0);
+}
+
+/*
+ * mt_set_allocator - make @mt take its nodes from @alloc.
+ * Returns 0; -EINVAL if @mt is NULL; -EBUSY if the tree holds nodes.
+ * @alloc NULL selects mt_allocator_default().  @alloc must outlive the
+ * tree's nodes.
+ */
+int mt_set_allocator(struct maple_tree *mt, struct mt_allocator *alloc);
+
+static inline bool mt_is_alloc(const struct maple_tree *mt)
+{
+	return (mt->ma_flags & MT_FLAGS_ALLOC_RANGE) != 0;
+}
+
+static inline bool mt_in_rcu(const struct maple_tree *mt)
+{
+	return (mt->ma_flags & MT_FLAGS_USE_RCU) != 0;
+}
+
+static inline bool mtree_empty(const struct maple_tree *mt)
+{
+	return mt->ma_root == NULL;
+}
+
+/* Height of the tree: 0 when empty or when the root holds one entry. */
+unsigned int mt_height(const struct maple_tree *mt);
+
+/* The tree's internal lock, for users of the advanced API. */
+void mtree_lock(struct maple_tree *mt);
+void mtree_unlock(struct maple_tree *mt);
+
+/* ---- normal API: locks for itself ----------------------------------- */
+
+/*
+ * mtree_load - the entry at @index, or NULL.  Never blocks or allocates.
+ */
+void *mtree_load(struct maple_tree *mt, unsigned long index);
+
+/*
+ * mtree_store_range - store @entry over [@first, @last], overwriting what
+ * was there.  Storing NULL erases.  Takes the tree lock; allocates with
+ * @gfp.  Returns 0; -EINVAL (first > last, or @entry reserved); -ENOMEM
+ * (tree unchanged).
+ */
+int mtree_store_range(struct maple_tree *mt, unsigned long first,
+		      unsigned long last, void *entry, gfp_t gfp);
+int mtree_store(struct maple_tree *mt, unsigned long index, void *entry,
+		gfp_t gfp);
+
+/*
+ * mtree_insert_range - store @entry over [@first, @last] only if that
+ * whole range is NULL.  Returns 0; -EEXIST if anything (including
+ * XA_ZERO_ENTRY) is stored in the range; -EINVAL (first > last, @entry NULL
+ * or reserved); -ENOMEM.  Allocates with @gfp; a failure changes nothing.
+ */
+int mtree_insert_range(struct maple_tree *mt, unsigned long first,
+		       unsigned long last, void *entry, gfp_t gfp);
+int mtree_insert(struct maple_tree *mt, unsigned long index, void *entry,
+		 gfp_t gfp);
+
+/*
+ * mtree_erase - erase the whole range containing @index.  Returns the
+ * entry that was there (NULL if none; XA_ZERO_ENTRY reads as NULL).
+ * Allocates with GFP_KERNEL.
+ */
+void *mtree_erase(struct maple_tree *mt, unsigned long index);
+
+/* mtree_destroy - remove every entry and free every node. */
+void mtree_destroy(struct maple_tree *mt);
+
+/*
+ * mt_find - the first entry whose range intersects [*@index, @max].
+ * On success *@index is set past that range (to 0 when it ends at
+ * ULONG_MAX); on NULL *@index is left alone.  XA_ZERO_ENTRY is skipped.
+ */
+void *mt_find(struct maple_tree *mt, unsigned long *index, unsigned long max);
+
+/* mt_find_after - mt_find(), but NULL when *@index is 0 (wrapped). */
+void *mt_find_after(struct maple_tree *mt, unsigned long *index,
+		    unsigned long max);
+
+/* mt_next - the first entry after the range containing @index, up to @max. */
+void *mt_next(struct maple_tree *mt, unsigned long index, unsigned long max);
+
+/* mt_prev - the last entry before the range containing @index, down to @min. */
+void *mt_prev(struct maple_tree *mt, unsigned long index, unsigned long min);
+
+/* Every entry from @__index (set it first) up to @__max, in order. */
+#define mt_for_each(__tree, __entry, __index, __max)                          \
+	for (__entry = mt_find(__tree, &(__index), __max); __entry;           \
+	     __entry = mt_find_after(__tree, &(__index), __max))
+
+/*
+ * mtree_alloc_range - store @entry in the lowest free range of @size
+ * indices inside [@min, @max] of an allocation tree; *@startp gets its
+ * first index.  Returns 0; -EBUSY (no such range); -EINVAL (not an
+ * allocation tree, size 0, min > max, window smaller than @size, @entry
+ * NULL or reserved); -ENOMEM.
+ */
+int mtree_alloc_range(struct maple_tree *mt, unsigned long *startp,
+		      void *entry, unsigned long size, unsigned long min,
+		      unsigned long max, gfp_t gfp);
+
+/* mtree_alloc_rrange - as mtree_alloc_range(), the highest free range. */
+int mtree_alloc_rrange(struct maple_tree *mt, unsigned long *startp,
+		       void *entry, unsigned long size, unsigned long min,
+		       unsigned long max, gfp_t gfp);
+
+/*
+ * mtree_alloc_cyclic - store @entry at the first free index at or after
+ * *@next inside [@range_lo, @range_hi], wrapping to @range_lo once.
+ * *@startp gets the index, *@next the index after it.  Returns 0; 1 if the
+ * search wrapped; -EBUSY (full); -EINVAL; -ENOMEM.
+ */
+int mtree_alloc_cyclic(struct maple_tree *mt, unsigned long *startp,
+		       void *entry, unsigned long range_lo,
+		       unsigned long range_hi, unsigned long *next, gfp_t gfp);
+
+/*
+ * mtree_dup - make the empty tree @new_tree a copy of @mt: the same entries
+ * in the same shape, and @mt's MT_FLAGS_ALLOC_RANGE; @new_tree keeps its
+ * own allocator, lock and RCU setting.  Takes both trees' locks (@mt's
+ * first).  Returns 0; -EINVAL (a NULL tree, the same tree twice, or
+ * @new_tree not empty); -ENOMEM (@new_tree left empty, nothing allocated).
+ * Allocates every node with @gfp before copying.
+ */
+int mtree_dup(struct maple_tree *mt, struct maple_tree *new_tree, gfp_t gfp);
+
+/* ---- advanced API: the caller locks --------------------------------- */
+
+enum maple_status {
+	ma_active,    /* positioned on a range */
+	ma_start,     /* not yet walked */
+	ma_root,      /* the root holds a single entry at index 0 */
+	ma_none,      /* walked; the tree is empty */
+	ma_pause,     /* paused: the next find continues after last */
+	ma_overflow,  /* went past the upper limit */
+	ma_underflow, /* went past the lower limit */
+	ma_error,     /* an operation failed: xa_err(node) tells why */
+};
+
+/*
+ * The operation state.  index and last are the range of the operation or
+ * of what it found; the other fields are the library's.
+ */
+struct ma_state {
+	struct maple_tree *tree;
+	unsigned long index;
+	unsigned long last;
+	struct maple_enode *node;
+	unsigned long min;
+	unsigned long max;
+	void *alloc;               /* preallocated nodes */
+	enum maple_status status;
+	unsigned char depth;
+	unsigned char offset;
+	unsigned char mas_flags;
+	unsigned char end;
+	unsigned int alloc_count;  /* nodes in alloc */
+	unsigned int alloc_req;    /* nodes the last failed write wanted */
+};
+
+#define MA_STATE(name, mt, first, end_)                                       \
+	struct ma_state name = { (mt), (first), (end_), NULL, 0, ULONG_MAX,   \
+				 NULL, ma_start, 0, 0, 0, 0, 0, 0 }
+
+static inline void mas_reset(struct ma_state *mas)
+{
+	mas->status = ma_start;
+	mas->node = NULL;
+}
+
+static inline void mas_set_range(struct ma_state *mas, unsigned long start,
+				 unsigned long last)
+{
+	mas->index = start;
+	mas->last = last;
+	mas_reset(mas);
+}
+
+static inline void mas_set(struct ma_state *mas, unsigned long index)
+{
+	mas_set_range(mas, index, index);
+}
+
+static inline bool mas_is_err(const struct ma_state *mas)
+{
+	return mas->status == ma_error;
+}
+
+/*
+ * mas_walk - the entry at mas->index; sets index and last to the range
+ * holding it (the NULL range when there is none).
+ */
+void *mas_walk(struct ma_state *mas);
+
+/*
+ * mas_find - first call: the first entry at or after mas->index up to
+ * @max; later calls: the next entry.  NULL when none is left (status
+ * ma_overflow).  mas_find_rev: the same downwards from mas->index, to
+ * @min (status ma_underflow at the end).
+ */
+void *mas_find(struct ma_state *mas, unsigned long max);
+void *mas_find_rev(struct ma_state *mas, unsigned long min);
+
+/*
+ * mas_find_range - like mas_find(), but later calls step to the next
+ * range whether or not it holds an entry.  mas_find_range_rev likewise.
+ */
+void *mas_find_range(struct ma_state *mas, unsigned long max);
+void *mas_find_range_rev(struct ma_state *mas, unsigned long min);
+
+/*
+ * mas_next - the next entry after the current range, if it starts at or
+ * below @max; else NULL and status ma_overflow, positioned on the range
+ * past @max so that a later call with a larger @max returns it.
+ * mas_prev: the previous entry, if it ends at or above @min; else NULL and
+ * ma_underflow.  mas_next_range/mas_prev_range step one range, NULL or not.
+ */
+void *mas_next(struct ma_state *mas, unsigned long max);
+void *mas_prev(struct ma_state *mas, unsigned long min);
+void *mas_next_range(struct ma_state *mas, unsigned long max);
+void *mas_prev_range(struct ma_state *mas, unsigned long min);
+
+#define mas_for_each(__mas, __entry, __max)                                   \
+	while (((__entry) = mas_find((__mas), (__max))) != NULL)
+
+#define mas_for_each_rev(__mas, __entry, __min)                               \
+	while (((__entry) = mas_find_rev((__mas), (__min))) != NULL)
+
+/*
+ * mas_pause - let the caller drop the lock; the next mas_find/mas_next
+ * continues after mas->last, mas_find_rev/mas_prev before mas->index.
+ */
+void mas_pause(struct ma_state *mas);
+
+/*
+ * mas_store - store @entry over [mas->index, mas->last].  Returns the
+ * first entry overwritten.  Uses the nodes preallocated in @mas, else
+ * allocates with GFP_NOWAIT; on failure returns NULL with mas_is_err()
+ * true (xa_err(mas->node) == -ENOMEM) and the tree unchanged.
+ */
+void *mas_store(struct ma_state *mas, void *entry);
+
+/*
+ * mas_store_gfp - store @entry over [mas->index, mas->last], allocating
+ * with @gfp.  Returns 0; -EINVAL (index > last); -ENOMEM (tree unchanged).
+ */
+int mas_store_gfp(struct ma_state *mas, void *entry, gfp_t gfp);
+
+/*
+ * mas_preallocate - reserve in @mas every node that storing @entry over
+ * [mas->index, mas->last] can need, so that mas_store_prealloc() cannot
+ * fail.  Returns 0 or -ENOMEM (nothing reserved).  Free what is left with
+ * mas_destroy().
+ */
+int mas_preallocate(struct ma_state *mas, void *entry, gfp_t gfp);
+void mas_store_prealloc(struct ma_state *mas, void *entry);
+
+/*
+ * mas_nomem - after a write failed with -ENOMEM, allocate with @gfp the
+ * nodes it wanted.  Returns true if the write should be retried (nodes
+ * were obtained); false otherwise (no memory error, or still no memory:
+ * the error stays in @mas).
+ */
+bool mas_nomem(struct ma_state *mas, gfp_t gfp);
+
+/* mas_destroy - give back the nodes still reserved in @mas. */
+void mas_destroy(struct ma_state *mas);
+
+/*
+ * mas_erase - erase the range containing mas->index; index and last are
+ * set to that range.  Returns the entry erased.  Allocates with
+ * GFP_KERNEL.
+ */
+void *mas_erase(struct ma_state *mas);
+
+/*
+ * mas_empty_area - find the lowest free range of @size indices inside
+ * [@min, @max]; on success mas->index and mas->last are set to it.
+ * mas_empty_area_rev - the highest.  Returns 0; -EBUSY (none); -EINVAL
+ * (size 0, min > max, window smaller than @size).  O(log n) in
+ * allocation trees; other trees are scanned.
+ */
+int mas_empty_area(struct ma_state *mas, unsigned long min, unsigned long max,
+		   unsigned long size);
+int mas_empty_area_rev(struct ma_state *mas, unsigned long min,
+		       unsigned long max, unsigned long size);
+
+/* ---- debugging ------------------------------------------------------ */
+
+/*
+ * mt_validate - check every structural invariant of @mt: pivots ordered
+ * and inside node limits, parent links, occupancy, no adjacent NULLs in a
+ * leaf, gaps and metadata exact, height.  Returns 0, or -EUCLEAN after
+ * printing the first violation to stderr.  The caller holds the lock.
+ */
+int mt_validate(struct maple_tree *mt);
+
+/* mt_validate_msg - as mt_validate(), the message into @buf instead. */
+int mt_validate_msg(struct maple_tree *mt, char *buf, size_t len);
+
+enum mt_dump_format {
+	mt_dump_dec,
+	mt_dump_hex,
+};
+
+/* mt_dump - print @mt, node by node, to stdout. */
+void mt_dump(const struct maple_tree *mt, enum mt_dump_format format);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBIOVA_MAPLE_TREE_H */

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * dup.c - mtree_dup(): copy a tree node for node.
+ *
+ * Every node the copy needs is taken first, all or nothing, so a copy that
+ * cannot get its memory leaves the new tree empty and nothing allocated.
+ * Then the nodes are copied top-down and their parent links rewritten.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node.h"
+
+static size_t count_nodes(struct maple_enode *enode)
+{
+	enum mt_node_type type = mt_enode_type(enode);
+	void **slots;
+	size_t n = 1;
+
+	if (mt_type_is_leaf(type))
+		return 1;
+	slots = mt_node_slots(mt_to_node(enode), type);
+	for (unsigned int i = 0; i < mt_type_slots(type) && slots[i]; i++)
+		n += count_nodes(slots[i]);
+	return n;
+}
+
+/* Copy the subtree at @src into nodes taken from @pool; returns its enode. */
+static struct maple_enode *copy_subtree(struct maple_enode *src, void ***pool)
+{
+	enum mt_node_type type = mt_enode_type(src);
+	struct maple_node *node = *(*pool)++;
+	struct maple_enode *enode = mt_mk_enode(node, type);
+
+	memcpy(node, mt_to_node(src), sizeof(*node));
+	if (!mt_type_is_leaf(type)) {
+		void **slots = mt_node_slots(node, type);
+
+		for (unsigned int i = 0; i < mt_type_slots(type) && slots[i];
+		     i++) {
+			slots[i] = copy_subtree(slots[i], pool);
+			mt_set_parent(mt_to_node(slots[i]), enode, i);
+		}
+	}
+	return enode;
+}
+
+LIBIOVA_EXPORT int mtree_dup(struct maple_tree *mt, struct maple_tree *new_tree,
+			     gfp_t gfp)
+{
+	struct mt_allocator *alloc;
+	void **nodes = NULL, **pool;
+	void *root;
+	size_t n = 0;
+	int ret = 0;
+
+	if (!mt || !new_tree || mt == new_tree)
+		return -EINVAL;
+	mtree_lock(mt);
+	mtree_lock(new_tree);
+	if (new_tree->ma_root) {
+		ret = -EINVAL;
+		goto out;
+	}
+	alloc = mt_allocator_of(new_tree);
+	root = mt->ma_root;
+	if (mt_root_is_node(root)) {
+		n = count_nodes(root);
+		nodes = malloc(n * sizeof(*nodes));
+		if (!nodes || mt_node_alloc_bulk(alloc, gfp, n, nodes)) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		pool = nodes;
+		root = copy_subtree(root, &pool);
+		mt_set_parent_root(mt_to_node(root), new_tree);
+	}
+	new_tree->ma_flags = (new_tree->ma_flags &
+			      ~(MT_FLAGS_ALLOC_RANGE | MT_FLAGS_HEIGHT_MASK |
+				MT_FLAGS_ALLOC_WRAPPED)) |
+			     (mt->ma_flags &
+			      (MT_FLAGS_ALLOC_RANGE | MT_FLAGS_HEIGHT_MASK |
+			       MT_FLAGS_ALLOC_WRAPPED));
+	rcu_assign_pointer(new_tree->ma_root, root);
+out:
+	free(nodes);
+	mtree_unlock(new_tree);
+	mtree_unlock(mt);
+	return ret;
+}

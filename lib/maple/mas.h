@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * mas.h - maple-state helpers shared by the read path (walk.c), iteration
+ * (iter.c) and the writers.
+ */
+#ifndef LIBIOVA_MAPLE_MAS_H
+#define LIBIOVA_MAPLE_MAS_H
+
+#include "node.h"
+
+/*
+ * mas_flags bits.  MA_PAST_END / MA_PAST_START: an overflow (underflow)
+ * was reached at the end (start) of the tree, so the range mas is on has
+ * already been returned and is not a candidate for the next call.
+ */
+#define MA_PAST_END   0x01
+#define MA_PAST_START 0x02
+
+static inline void mas_clear_edge(struct ma_state *mas)
+{
+	mas->mas_flags &= (unsigned char)~(MA_PAST_END | MA_PAST_START);
+}
+
+void mas_set_slot_range(struct ma_state *mas);
+void *mas_descend(struct ma_state *mas, unsigned long index);
+void *mt_lookup(struct maple_tree *mt, unsigned long index);
+
+#endif /* LIBIOVA_MAPLE_MAS_H */

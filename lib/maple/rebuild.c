@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * rebuild.c - phase 1 of a structural write (see write.h): gather the
+ * items of a level, pack them into new nodes, climb.
+ *
+ * At each depth the big node holds the items replacing a run of old nodes
+ * from wr->lo.node[d] to wr->hi.node[d] (the same node unless the write
+ * spans nodes), covering exactly [lmin, rmax].  Then:
+ *
+ *   - too few items for a non-root, non-rightmost node: take in the whole
+ *     neighbouring node (left if there is one, else right), found by a walk
+ *     from the root, so the same code serves siblings and cousins;
+ *   - too many items: if the left or right sibling under the same parent
+ *     has room, take it in too (a push: the parent keeps its slot count);
+ *   - pack into 1..4 nodes.  Rightmost nodes are filled completely from the
+ *     left (sequential appends leave full nodes behind); others are split
+ *     evenly, which keeps each at least half full.
+ *
+ * If one new node replaces one old node, phase 1 ends: publishing is a
+ * single slot store in the parent.  Otherwise the parent's items left of
+ * the run, the new nodes and the parent's items right of the run become
+ * the next level's big node.  At the root, more than one node grows a new
+ * root; an internal root with one child gives way to that child.
+ *
+ * Bound on a big node: at the leaves, 15 items left of the first touched
+ * slot, 3 from the write, 15 right of it, plus a 16-item neighbour: 49.
+ * Above, 15 + 4 + 15 + 16 = 50.  MT_BIG_SLOTS (64) covers both, and 50
+ * items never need more than 4 nodes of 16 or, with 10-slot nodes, 9 + 4 +
+ * 9 + 10 = 32 items fit in 4 as well.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "write.h"
+
+/* Pivot of slot @i of a node covering up to @max, with end @end. */
+static inline unsigned long node_pivot(const unsigned long *pivots,
+				       unsigned int i, unsigned int end,
+				       unsigned long max)
+{
+	return i < end ? pivots[i] : max;
+}
+
+/* Append slots [@from, @to] of an existing node to @b. */
+static void big_add_node(struct mt_big *b, struct maple_enode *enode,
+			 unsigned long max, unsigned int from, unsigned int to)
+{
+	enum mt_node_type type = mt_enode_type(enode);
+	struct maple_node *node = mt_to_node(enode);
+	unsigned long *pivots = mt_node_pivots(node, type);
+	void **slots = mt_node_slots(node, type);
+	unsigned int end = mt_node_end(node, type, max);
+
+	for (unsigned int i = from; i <= to && i <= end; i++)
+		mt_big_push(b, node_pivot(pivots, i, end, max), slots[i],
+			    type == mt_arange ? node->a.gap[i] : 0);
+}
+
+unsigned int mt_node_count(struct maple_enode *enode, unsigned long max)
+{
+	return mt_node_end(mt_to_node(enode), mt_enode_type(enode), max) + 1;
+}
+
+/* Largest gap among items [@s, @s + @n) of @b. */
+static unsigned long big_gap(const struct mt_big *b, unsigned int s,
+			     unsigned int n, bool leaf)
+{
+	unsigned long gap = 0;
+
+	for (unsigned int i = s; i < s + n; i++) {
+		unsigned long g;
+
+		if (leaf) {
+			if (b->slot[i])
+				continue;
+			g = mt_range_size(i ? b->pivot[i - 1] + 1 : b->min,
+					  b->pivot[i]);
+		} else {
+			g = b->gap[i];
+		}
+		if (g > gap)
+			gap = g;
+	}
+	return gap;
+}
+
+/* A new node for this write: from the state's reserve, else allocated. */
+static struct maple_node *wr_node_alloc(struct mt_wr *wr)
+{
+	static __thread struct maple_node scratch;
+	struct ma_state *mas = wr->mas;
+	struct maple_node *node;
+
+	wr->needed++;
+	if (wr->dry_run)
+		return &scratch;
+	if (mas->alloc) {
+		node = mas->alloc;
+		mas->alloc = *(void **)node;
+		mas->alloc_count--;
+	} else {
+		node = mt_node_alloc(mt_allocator_of(wr->mt), wr->gfp);
+		if (!node)
+			return NULL;
+	}
+	wr->new_nodes[wr->nr_new++] = node;
+	return node;
+}
+
+/*
+ * Build one node of @type from items [@s, @s + @n) of @b, covering up to
+ * @max.  Returns its enode, or NULL when no node could be had.
+ */
+static struct maple_enode *build_node(struct mt_wr *wr, enum mt_node_type type,
+				      unsigned int s, unsigned int n,
+				      unsigned long max)
+{
+	const struct mt_big *b = &wr->big;
+	struct maple_node *node = wr_node_alloc(wr);
+	unsigned int npivots = mt_type_slots(type) - 1;
+	unsigned long *pivots;
+	void **slots;
+
+	if (!node)
+		return NULL;
+	if (wr->dry_run)
+		return mt_mk_enode(node, type);
+	memset(node, 0, sizeof(*node));
+	pivots = mt_node_pivots(node, type);
+	slots = mt_node_slots(node, type);
+	for (unsigned int i = 0; i < n; i++) {
+		slots[i] = b->slot[s + i];
+		if (i < npivots)
+			pivots[i] = b->pivot[s + i];
+	}
+	/* the last item's pivot and every unused one hold the node's max */
+	for (unsigned int i = n - 1; i < npivots; i++)
+		pivots[i] = max;
+	if (type == mt_arange) {
+		memcpy(node->a.gap, &b->gap[s], n * sizeof(node->a.gap[0]));
+		mt_arange_set_meta(node, n - 1);
+	}
+	wr->new_enodes[wr->nr_new - 1] = mt_mk_enode(node, type);
+	return wr->new_enodes[wr->nr_new - 1];
+}
+
+/* How many nodes @count items take, and how many go in each. */
+static unsigned int pack_sizes(unsigned int count, unsigned int cap,
+			       bool rightmost, unsigned int *sizes)
+{
+	unsigned int k = (count + cap - 1) / cap;
+
+	if (k <= 1) {
+		sizes[0] = count;
+		return 1;
+	}
+	for (unsigned int i = 0; i < k; i++) {
+		if (rightmost)
+			sizes[i] = i < k - 1 ? cap : count - (k - 1) * cap;
+		else
+			sizes[i] = count / k + (i < count % k);
+	}
+	return k;
+}
+
+static struct mt_wr_level *cur_level(struct mt_wr *wr)
+{
+	return &wr->levels[wr->nr_levels - 1];
+}
+
+static void level_absorb(struct mt_wr *wr, struct maple_enode *enode)
+{
+	struct mt_wr_level *lv = cur_level(wr);
+
+	for (unsigned int i = 0; i < lv->nr_absorbed; i++)
+		if (lv->absorbed[i] == enode)
+			return;
+	lv->absorbed[lv->nr_absorbed++] = enode;
+}
+
+/* Start the record of depth @d: the run's end nodes are absorbed. */
+static void level_begin(struct mt_wr *wr, unsigned int d)
+{
+	struct mt_wr_level *lv = &wr->levels[wr->nr_levels++];
+
+	lv->nr_absorbed = 0;
+	lv->has_parent = false;
+	level_absorb(wr, wr->lo.node[d]);
+	level_absorb(wr, wr->hi.node[d]);
+}
+
+/* The parent level skips slots lo.offset..hi.offset of the parents. */
+static void level_parents(struct mt_wr *wr, unsigned int d)
+{
+	struct mt_wr_level *lv = cur_level(wr);
+
+	lv->has_parent = true;
+	lv->lparent = wr->lo.node[d - 1];
+	lv->rparent = wr->hi.node[d - 1];
+	lv->loff = wr->lo.offset[d - 1];
+	lv->roff = wr->hi.offset[d - 1];
+}
+
+/*
+ * Take in the whole node next to the run at depth @d: to the left when
+ * there is one, else to the right.  @lmin and @rmax grow to match.
+ */
+static void take_neighbour(struct mt_wr *wr, unsigned int d, bool left,
+			   unsigned long *lmin, unsigned long *rmax)
+{
+	struct mt_big *b = &wr->big;
+	bool leaf = mt_type_is_leaf(mt_enode_type(wr->lo.node[d]));
+
+	if (left) {
+		struct mt_big tmp;
+
+		mt_path_walk(wr->mt, *lmin - 1, &wr->lo, d + 1);
+		tmp.count = 0;
+		tmp.min = wr->lo.min[d];
+		big_add_node(&tmp, wr->lo.node[d], wr->lo.max[d], 0,
+			     MT_MAX_SLOTS);
+		for (unsigned int i = 0; i < b->count; i++)
+			mt_big_push(&tmp, b->pivot[i], b->slot[i], b->gap[i]);
+		*b = tmp;
+		*lmin = wr->lo.min[d];
+		level_absorb(wr, wr->lo.node[d]);
+	} else {
+		mt_path_walk(wr->mt, *rmax + 1, &wr->hi, d + 1);
+		big_add_node(b, wr->hi.node[d], wr->hi.max[d], 0,
+			     MT_MAX_SLOTS);
+		*rmax = wr->hi.max[d];
+		level_absorb(wr, wr->hi.node[d]);
+	}
+	if (leaf)
+		mt_big_merge_nulls(b);
+}
+
+/*
+ * Overfull run under one parent: take in a sibling with room so that the
+ * parent keeps its slot count.  Returns true if it did.
+ */
+static bool try_push(struct mt_wr *wr, unsigned int d, unsigned int cap,
+		     unsigned long *lmin, unsigned long *rmax)
+{
+	struct maple_enode *parent = wr->lo.node[d - 1];
+	enum mt_node_type ptype = mt_enode_type(parent);
+	struct maple_node *pnode = mt_to_node(parent);
+	unsigned long *ppivots = mt_node_pivots(pnode, ptype);
+	void **pslots = mt_node_slots(pnode, ptype);
+	unsigned int loff = wr->lo.offset[d - 1], roff = wr->hi.offset[d - 1];
+	unsigned int pend = mt_node_end(pnode, ptype, wr->lo.max[d - 1]);
+	unsigned int count = wr->big.count;
+
+	if (parent != wr->hi.node[d - 1])
+		return false;
+	if (loff > 0) {
+		unsigned int n = mt_node_count(pslots[loff - 1],
+					       ppivots[loff - 1]);
+
+		if (n + 2 < cap && n + count <= 2 * cap) {
+			take_neighbour(wr, d, true, lmin, rmax);
+			return true;
+		}
+	}
+	if (roff < pend) {
+		unsigned long smax = node_pivot(ppivots, roff + 1, pend,
+						wr->hi.max[d - 1]);
+		unsigned int n = mt_node_count(pslots[roff + 1], smax);
+
+		if (n + 2 < cap && n + count <= 2 * cap) {
+			take_neighbour(wr, d, false, lmin, rmax);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Pack the big node into new nodes of @type.  Fills @enodes and, for the
+ * next level, @maxes and @gaps.  Returns the number of nodes, 0 on failure.
+ */
+static unsigned int pack(struct mt_wr *wr, enum mt_node_type type,
+			 unsigned long rmax, struct maple_enode **enodes,
+			 unsigned long *maxes, unsigned long *gaps)
+{
+	const struct mt_big *b = &wr->big;
+	unsigned int sizes[MT_PACK_MAX] = { 0 };
+	unsigned int k = pack_sizes(b->count, mt_type_slots(type),
+				    rmax == ULONG_MAX, sizes);
+	bool alloc_tree = mt_is_alloc(wr->mt);
+	unsigned int s = 0;
+
+	for (unsigned int j = 0; j < k; j++) {
+		unsigned int n = sizes[j];
+		unsigned long max = j == k - 1 ? rmax : b->pivot[s + n - 1];
+
+		enodes[j] = build_node(wr, type, s, n, max);
+		if (!enodes[j])
+			return 0;
+		maxes[j] = max;
+		gaps[j] = alloc_tree ? big_gap(b, s, n, mt_type_is_leaf(type))
+				     : 0;
+		s += n;
+	}
+	return k;
+}
+
+/*
+ * The big node covers the whole index space: make it the root.  @type is
+ * the type of node it packs into; @replaces_root tells whether an old root
+ * node is being replaced (rather than an empty tree or a root entry).
+ */
+static int build_root(struct mt_wr *wr, enum mt_node_type type,
+		      bool replaces_root)
+{
+	enum mt_node_type itype = mt_internal_type(wr->mt);
+	struct maple_enode *enodes[MT_PACK_MAX];
+	unsigned long maxes[MT_PACK_MAX], gaps[MT_PACK_MAX];
+	struct mt_big *b = &wr->big;
+	unsigned int k;
+
+	if (replaces_root)
+		level_begin(wr, 0);
+	if (mt_type_is_leaf(type)) {
+		/* nothing left but NULL: the tree is empty */
+		if (b->count == 1 && !b->slot[0]) {
+			wr->new_root = NULL;
+			wr->height = 0;
+			return 0;
+		}
+		/* a lone entry at index 0 lives in the root itself */
+		if (!replaces_root && b->count == 2 && b->pivot[0] == 0 &&
+		    !b->slot[1] && !xa_is_internal(b->slot[0])) {
+			wr->new_root = b->slot[0];
+			wr->height = 0;
+			return 0;
+		}
+	}
+	for (;;) {
+		if (!mt_type_is_leaf(type) && b->count == 1) {
+			/* an internal root with one child gives way to it */
+			wr->new_root = b->slot[0];
+			wr->height--;
+			return 0;
+		}
+		k = pack(wr, type, ULONG_MAX, enodes, maxes, gaps);
+		if (!k)
+			return -ENOMEM;
+		if (k == 1) {
+			wr->new_root = enodes[0];
+			return 0;
+		}
+		/* more than one node: a new level above them */
+		b->count = 0;
+		b->min = 0;
+		for (unsigned int j = 0; j < k; j++)
+			mt_big_push(b, maxes[j], enodes[j], gaps[j]);
+		type = itype;
+		wr->height++;
+	}
+}
+
+int mt_rebuild(struct mt_wr *wr)
+{
+	enum mt_node_type itype = mt_internal_type(wr->mt);
+	enum mt_node_type type = mt_leaf;
+	struct maple_enode *enodes[MT_PACK_MAX];
+	unsigned long maxes[MT_PACK_MAX], gaps[MT_PACK_MAX];
+	struct mt_big *b = &wr->big;
+	unsigned long lmin = b->min, rmax = b->pivot[b->count - 1];
+	unsigned int d;
+
+	wr->nr_levels = 0;
+	wr->swap_node = NULL;
+	if (wr->lo.depth == 0) {
+		/* no root node yet: the items become the first leaf */
+		wr->height = 1;
+		return build_root(wr, type, false);
+	}
+	wr->height = wr->lo.depth;
+	for (d = wr->lo.depth - 1;; d--) {
+		unsigned int cap = mt_type_slots(type);
+		unsigned int k;
+
+		if (d == 0)
+			return build_root(wr, type, true);
+		level_begin(wr, d);
+		if (b->count < mt_type_min_slots(type) && rmax != ULONG_MAX)
+			take_neighbour(wr, d, lmin > 0, &lmin, &rmax);
+		else if (b->count > cap)
+			try_push(wr, d, cap, &lmin, &rmax);
+
+		k = pack(wr, type, rmax, enodes, maxes, gaps);
+		if (!k)
+			return -ENOMEM;
+		level_parents(wr, d);
+		if (k == 1 && wr->lo.node[d - 1] == wr->hi.node[d - 1] &&
+		    wr->lo.offset[d - 1] == wr->hi.offset[d - 1]) {
+			/*
+			 * One node for one node: a slot store publishes it.
+			 * Nothing else is dropped, and that slot will hold
+			 * the new node by the time the old one is freed.
+			 */
+			cur_level(wr)->has_parent = false;
+			wr->swap_node = enodes[0];
+			wr->swap_depth = d;
+			return 0;
+		}
+
+		/* the parent level: its items around the new nodes */
+		struct mt_big next;
+		struct maple_enode *lp = wr->lo.node[d - 1];
+		struct maple_enode *rp = wr->hi.node[d - 1];
+
+		next.count = 0;
+		next.min = wr->lo.min[d - 1];
+		if (wr->lo.offset[d - 1] > 0)
+			big_add_node(&next, lp, wr->lo.max[d - 1], 0,
+				     wr->lo.offset[d - 1] - 1);
+		for (unsigned int j = 0; j < k; j++)
+			mt_big_push(&next, maxes[j], enodes[j], gaps[j]);
+		big_add_node(&next, rp, wr->hi.max[d - 1],
+			     wr->hi.offset[d - 1] + 1, MT_MAX_SLOTS);
+		*b = next;
+		lmin = wr->lo.min[d - 1];
+		rmax = wr->hi.max[d - 1];
+		type = itype;
+	}
+}

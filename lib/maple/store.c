@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * store.c - the store calls: the advanced mas_store family with its node
+ * reserve (mas_preallocate, mas_nomem, mas_destroy), and the normal API's
+ * writers, which take the tree lock around them.
+ */
+#include <errno.h>
+
+#include "mas.h"
+
+static void mas_set_err(struct ma_state *mas, int err)
+{
+	mas->status = ma_error;
+	mas->node = (struct maple_enode *)xa_mk_internal((unsigned long)(long)err);
+}
+
+LIBIOVA_EXPORT void *mas_store(struct ma_state *mas, void *entry)
+{
+	if (mas->index > mas->last) {
+		mas_set_err(mas, -EINVAL);
+		return NULL;
+	}
+	return mt_write(mas, entry, GFP_NOWAIT);
+}
+
+LIBIOVA_EXPORT int mas_store_gfp(struct ma_state *mas, void *entry, gfp_t gfp)
+{
+	if (mas->index > mas->last)
+		return -EINVAL;
+	mt_write(mas, entry, gfp);
+	return mas_is_err(mas) ? xa_err(mas->node) : 0;
+}
+
+/* Add @count nodes to the reserve of @mas, all or nothing. */
+static int mas_reserve(struct ma_state *mas, unsigned int count, gfp_t gfp)
+{
+	struct mt_allocator *alloc = mt_allocator_of(mas->tree);
+
+	for (unsigned int i = 0; i < count; i++) {
+		void *node = mt_node_alloc(alloc, gfp);
+
+		if (!node) {
+			/* give back this call's nodes: they sit on top */
+			while (i--) {
+				void *top = mas->alloc;
+
+				mas->alloc = *(void **)top;
+				mas->alloc_count--;
+				mt_node_free(alloc, top);
+			}
+			return -ENOMEM;
+		}
+		*(void **)node = mas->alloc;
+		mas->alloc = node;
+		mas->alloc_count++;
+	}
+	return 0;
+}
+
+LIBIOVA_EXPORT int mas_preallocate(struct ma_state *mas, void *entry,
+				   gfp_t gfp)
+{
+	unsigned int need;
+
+	if (mas->index > mas->last)
+		return -EINVAL;
+	need = mt_write_count(mas, entry);
+	if (need <= mas->alloc_count)
+		return 0;
+	if (mas_reserve(mas, need - mas->alloc_count, gfp)) {
+		mas_set_err(mas, -ENOMEM);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+LIBIOVA_EXPORT void mas_store_prealloc(struct ma_state *mas, void *entry)
+{
+	mt_write(mas, entry, GFP_NOWAIT);
+	mas_destroy(mas);
+}
+
+LIBIOVA_EXPORT bool mas_nomem(struct ma_state *mas, gfp_t gfp)
+{
+	if (!mas_is_err(mas) || xa_err(mas->node) != -ENOMEM)
+		return false;
+	if (mas->alloc_req > mas->alloc_count &&
+	    mas_reserve(mas, mas->alloc_req - mas->alloc_count, gfp))
+		return false;
+	mas->alloc_req = 0;
+	mas_reset(mas);
+	return true;
+}
+
+LIBIOVA_EXPORT void mas_destroy(struct ma_state *mas)
+{
+	struct mt_allocator *alloc;
+
+	if (!mas->alloc)
+		return;
+	alloc = mt_allocator_of(mas->tree);
+	while (mas->alloc) {
+		void *node = mas->alloc;
+
+		mas->alloc = *(void **)node;
+		mt_node_free(alloc, node);
+	}
+	mas->alloc_count = 0;
+}
+
+LIBIOVA_EXPORT void *mas_erase(struct ma_state *mas)
+{
+	unsigned long first, last;
+	void *entry;
+
+	entry = mas_descend(mas, mas->index);
+	if (!entry)
+		return NULL;
+	first = mas->index;
+	last = mas->last;
+	mas_set_range(mas, first, last);
+	mt_write(mas, NULL, GFP_KERNEL);
+	if (mas_is_err(mas))
+		return NULL;
+	/* report the range erased, not the NULL range it merged into */
+	mas->index = first;
+	mas->last = last;
+	return entry;
+}
+
+/* ---- normal API writers ------------------------------------------------ */
+
+/* Store under the tree lock; returns 0 or the error. */
+static int locked_write(struct maple_tree *mt, unsigned long first,
+			unsigned long last, void *entry, gfp_t gfp)
+{
+	MA_STATE(mas, mt, first, last);
+
+	mtree_lock(mt);
+	mt_write(&mas, entry, gfp);
+	mtree_unlock(mt);
+	return mas_is_err(&mas) ? xa_err(mas.node) : 0;
+}
+
+LIBIOVA_EXPORT int mtree_store_range(struct maple_tree *mt, unsigned long first,
+				     unsigned long last, void *entry, gfp_t gfp)
+{
+	if (first > last || mt_is_reserved(entry))
+		return -EINVAL;
+	return locked_write(mt, first, last, entry, gfp);
+}
+
+LIBIOVA_EXPORT int mtree_store(struct maple_tree *mt, unsigned long index,
+			       void *entry, gfp_t gfp)
+{
+	return mtree_store_range(mt, index, index, entry, gfp);
+}
+
+LIBIOVA_EXPORT int mtree_insert_range(struct maple_tree *mt,
+				      unsigned long first, unsigned long last,
+				      void *entry, gfp_t gfp)
+{
+	MA_STATE(mas, mt, first, last);
+	int ret = 0;
+
+	if (first > last || !entry || mt_is_reserved(entry))
+		return -EINVAL;
+	mtree_lock(mt);
+	if (mas_find(&mas, last)) {
+		ret = -EEXIST;
+	} else {
+		mas_set_range(&mas, first, last);
+		mt_write(&mas, entry, gfp);
+		if (mas_is_err(&mas))
+			ret = xa_err(mas.node);
+	}
+	mtree_unlock(mt);
+	return ret;
+}
+
+LIBIOVA_EXPORT int mtree_insert(struct maple_tree *mt, unsigned long index,
+				void *entry, gfp_t gfp)
+{
+	return mtree_insert_range(mt, index, index, entry, gfp);
+}
+
+LIBIOVA_EXPORT void *mtree_erase(struct maple_tree *mt, unsigned long index)
+{
+	MA_STATE(mas, mt, index, index);
+	void *entry;
+
+	mtree_lock(mt);
+	entry = mas_erase(&mas);
+	mtree_unlock(mt);
+	return xa_is_zero(entry) ? NULL : entry;
+}

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * walk.c - descending the tree: the read path of every lookup, and the
+ * path walk writers start from.
+ *
+ * Readers in RCU mode may meet a node that a writer has just replaced.
+ * The writer marks such a node dead before anyone can reach it through a
+ * new path, so a reader checks the mark after reading what it needs from a
+ * node and, when set, starts again from the root.
+ */
+#include "node.h"
+#include "mas.h"
+
+/* The slot of a node holding @index: the first pivot >= @index. */
+static inline unsigned int slot_of(const unsigned long *pivots,
+				   unsigned int npivots, unsigned long index)
+{
+	unsigned int i = 0;
+
+	while (i < npivots && index > pivots[i])
+		i++;
+	return i;
+}
+
+void mt_path_walk(struct maple_tree *mt, unsigned long index,
+		  struct mt_path *path, unsigned int stop)
+{
+	struct maple_enode *enode = mt->ma_root;
+	unsigned long min = 0, max = ULONG_MAX;
+	unsigned int d = 0;
+
+	for (;;) {
+		enum mt_node_type type = mt_enode_type(enode);
+		struct maple_node *node = mt_to_node(enode);
+		unsigned long *pivots = mt_node_pivots(node, type);
+		unsigned int npivots = mt_type_slots(type) - 1;
+		unsigned int off = slot_of(pivots, npivots, index);
+
+		path->node[d] = enode;
+		path->min[d] = min;
+		path->max[d] = max;
+		path->offset[d] = (unsigned char)off;
+		d++;
+		if (mt_type_is_leaf(type) || d == stop)
+			break;
+		if (off > 0)
+			min = pivots[off - 1] + 1;
+		if (off < npivots)
+			max = pivots[off];
+		enode = mt_node_slots(node, type)[off];
+	}
+	path->depth = d;
+}
+
+/* Set mas->index and mas->last to the range of the slot mas is on. */
+void mas_set_slot_range(struct ma_state *mas)
+{
+	struct maple_node *node = mt_to_node(mas->node);
+	unsigned long *pivots = mt_node_pivots(node, mt_leaf);
+
+	mas->index = mas->offset ? pivots[mas->offset - 1] + 1 : mas->min;
+	mas->last = mas->offset < mas->end ? pivots[mas->offset] : mas->max;
+}
+
+/*
+ * Position @mas on the range holding @index and return its entry.  Sets
+ * status (ma_none, ma_root or ma_active), index and last; for ma_active
+ * also node (the leaf), min, max, offset and end.
+ */
+void *mas_descend(struct ma_state *mas, unsigned long index)
+{
+	struct maple_tree *mt = mas->tree;
+	void *entry;
+
+retry:
+	entry = rcu_dereference(mt->ma_root);
+	mas_clear_edge(mas);
+	if (!entry) {
+		mas->status = ma_none;
+		mas->index = 0;
+		mas->last = ULONG_MAX;
+		mas->node = NULL;
+		return NULL;
+	}
+	if (!mt_root_is_node(entry)) {
+		mas->status = ma_root;
+		mas->node = NULL;
+		if (index == 0) {
+			mas->index = mas->last = 0;
+			return entry;
+		}
+		mas->index = 1;
+		mas->last = ULONG_MAX;
+		return NULL;
+	}
+
+	unsigned long min = 0, max = ULONG_MAX;
+	for (;;) {
+		struct maple_enode *enode = entry;
+		enum mt_node_type type = mt_enode_type(enode);
+		struct maple_node *node = mt_to_node(enode);
+		unsigned long *pivots = mt_node_pivots(node, type);
+		unsigned int npivots = mt_type_slots(type) - 1;
+		unsigned int off = slot_of(pivots, npivots, index);
+
+		entry = rcu_dereference(mt_node_slots(node, type)[off]);
+		if (mt_type_is_leaf(type)) {
+			mas->node = enode;
+			mas->min = min;
+			mas->max = max;
+			mas->offset = (unsigned char)off;
+			mas->end = (unsigned char)mt_node_end(node, type, max);
+			if (unlikely(mt_node_is_dead(node)))
+				goto retry;
+			mas->status = ma_active;
+			mas_set_slot_range(mas);
+			return entry;
+		}
+		if (off > 0)
+			min = pivots[off - 1] + 1;
+		if (off < npivots)
+			max = pivots[off];
+		if (unlikely(mt_node_is_dead(node)))
+			goto retry;
+	}
+}
+
+LIBIOVA_EXPORT void *mas_walk(struct ma_state *mas)
+{
+	return mas_descend(mas, mas->index);
+}
+
+/*
+ * The lookup of mtree_load(): the same descent without a maple state, kept
+ * separate because it is the hottest path of the library.
+ */
+void *mt_lookup(struct maple_tree *mt, unsigned long index)
+{
+	void *entry;
+
+retry:
+	entry = rcu_dereference(mt->ma_root);
+	if (!mt_root_is_node(entry))
+		return index == 0 ? entry : NULL;
+	for (;;) {
+		struct maple_enode *enode = entry;
+		enum mt_node_type type = mt_enode_type(enode);
+		struct maple_node *node = mt_to_node(enode);
+		unsigned int off = slot_of(mt_node_pivots(node, type),
+					   mt_type_slots(type) - 1, index);
+
+		entry = rcu_dereference(mt_node_slots(node, type)[off]);
+		if (unlikely(mt_node_is_dead(node)))
+			goto retry;
+		if (mt_type_is_leaf(type))
+			return entry;
+	}
+}

@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * write.c - the core of every store: gather the leaf-level items, take a
+ * fast path when one applies, otherwise rebuild (rebuild.c) and publish.
+ *
+ * Fast paths, tried in order:
+ *   exact fit  the store covers exactly one existing range: one slot store,
+ *              no allocation, safe for RCU readers (the new entry appears
+ *              atomically).  Gaps above are updated in place.
+ *   in place   outside RCU mode, the new items fit in the one leaf touched:
+ *              the leaf is rewritten where it is, no allocation.
+ *
+ * NULL stores absorb neighbouring NULL ranges, also across leaves, so the
+ * tree never holds two adjacent NULL ranges: every free range is a single
+ * item, which keeps the gap search exact.
+ *
+ * Locking: the caller holds the tree's write lock.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "mas.h"
+#include "write.h"
+
+/* A leaf seen as arrays: a leaf node, or the root entry / empty tree. */
+struct leaf_view {
+	const unsigned long *pivots;
+	void **slots;
+	unsigned int end;
+	unsigned long min, max;
+};
+
+static void leaf_view_init(struct leaf_view *v, struct maple_enode *enode,
+			   unsigned long min, unsigned long max)
+{
+	struct maple_node *node = mt_to_node(enode);
+
+	v->pivots = node->r.pivot;
+	v->slots = node->r.slot;
+	v->min = min;
+	v->max = max;
+	v->end = mt_node_end(node, mt_leaf, max);
+}
+
+static inline unsigned long view_last(const struct leaf_view *v,
+				      unsigned int i)
+{
+	return i < v->end ? v->pivots[i] : v->max;
+}
+
+static inline unsigned long view_first(const struct leaf_view *v,
+				       unsigned int i)
+{
+	return i ? v->pivots[i - 1] + 1 : v->min;
+}
+
+static unsigned int view_slot_of(const struct leaf_view *v, unsigned int from,
+				 unsigned long index)
+{
+	while (from < v->end && index > v->pivots[from])
+		from++;
+	return from;
+}
+
+/* The leaf-level items: @l before @first, the store, @r after @last. */
+static void leaf_items(struct mt_big *b, const struct leaf_view *l,
+		       unsigned int loff, const struct leaf_view *r,
+		       unsigned int roff, unsigned long first,
+		       unsigned long last, void *entry)
+{
+	b->count = 0;
+	b->min = l->min;
+	for (unsigned int i = 0; i < loff; i++)
+		mt_big_push(b, view_last(l, i), l->slots[i], 0);
+	if (view_first(l, loff) < first)
+		mt_big_push(b, first - 1, l->slots[loff], 0);
+	mt_big_push(b, last, entry, 0);
+	if (last < view_last(r, roff))
+		mt_big_push(b, view_last(r, roff), r->slots[roff], 0);
+	for (unsigned int i = roff + 1; i <= r->end; i++)
+		mt_big_push(b, view_last(r, i), r->slots[i], 0);
+	if (!entry)
+		mt_big_merge_nulls(b);
+}
+
+/* If the range holding @index is NULL, widen [*first, *last] over it. */
+static void absorb_null_at(struct maple_tree *mt, unsigned long index,
+			   unsigned long *first, unsigned long *last)
+{
+	MA_STATE(mas, mt, index, index);
+
+	if (mas_descend(&mas, index))
+		return;
+	if (mas.index < *first)
+		*first = mas.index;
+	if (mas.last > *last)
+		*last = mas.last;
+}
+
+/* Rewrite a leaf from the big node, where it is (not in RCU mode). */
+static void leaf_write_in_place(struct maple_enode *enode,
+				const struct mt_big *b, unsigned long max)
+{
+	struct maple_node *node = mt_to_node(enode);
+	unsigned int i;
+
+	for (i = 0; i < b->count; i++) {
+		node->r.slot[i] = b->slot[i];
+		if (i < MT_RANGE_SLOTS - 1)
+			node->r.pivot[i] = b->pivot[i];
+	}
+	for (i = b->count - 1; i < MT_RANGE_SLOTS - 1; i++)
+		node->r.pivot[i] = max;
+	for (i = b->count; i < MT_RANGE_SLOTS; i++)
+		node->r.slot[i] = NULL;
+}
+
+/* Give back the nodes of a write that failed: nobody ever saw them. */
+static void wr_rollback(struct mt_wr *wr)
+{
+	struct mt_allocator *alloc = mt_allocator_of(wr->mt);
+
+	for (unsigned int i = 0; i < wr->nr_new; i++)
+		mt_node_free(alloc, wr->new_nodes[i]);
+	wr->nr_new = 0;
+}
+
+static bool level_absorbed(const struct mt_wr_level *lv,
+			   struct maple_enode *enode)
+{
+	for (unsigned int i = 0; i < lv->nr_absorbed; i++)
+		if (lv->absorbed[i] == enode)
+			return true;
+	return false;
+}
+
+/* Free slots [@from, @to] of @parent that @lv did not absorb. */
+static void free_skipped(struct mt_wr *wr, const struct mt_wr_level *lv,
+			 struct maple_enode *parent, unsigned int from,
+			 unsigned int to)
+{
+	enum mt_node_type type = mt_enode_type(parent);
+	void **slots = mt_node_slots(mt_to_node(parent), type);
+	unsigned int nslots = mt_type_slots(type);
+
+	for (unsigned int i = from; i <= to && i < nslots && slots[i]; i++)
+		if (!level_absorbed(lv, slots[i]))
+			mt_free_subtree(wr->mt, slots[i]);
+}
+
+static void free_level(struct mt_wr *wr, const struct mt_wr_level *lv)
+{
+	if (lv->has_parent) {
+		if (lv->lparent == lv->rparent) {
+			free_skipped(wr, lv, lv->lparent, lv->loff, lv->roff);
+		} else {
+			free_skipped(wr, lv, lv->lparent, lv->loff,
+				     MT_MAX_SLOTS);
+			free_skipped(wr, lv, lv->rparent, 0, lv->roff);
+		}
+	}
+	for (unsigned int i = 0; i < lv->nr_absorbed; i++)
+		mt_free_node(wr->mt, mt_to_node(lv->absorbed[i]));
+}
+
+/* Phase 2: make the new nodes reachable, then free what they replace. */
+static void wr_publish(struct mt_wr *wr)
+{
+	struct maple_tree *mt = wr->mt;
+	struct maple_node *discard[MAPLE_HEIGHT_MAX];
+	unsigned int nr_discard = 0;
+
+	/* children of new internal nodes learn their parent */
+	for (unsigned int i = 0; i < wr->nr_new; i++) {
+		struct maple_enode *enode = wr->new_enodes[i];
+		enum mt_node_type type = mt_enode_type(enode);
+		void **slots;
+
+		if (mt_type_is_leaf(type))
+			continue;
+		slots = mt_node_slots(mt_to_node(enode), type);
+		for (unsigned int s = 0; s < mt_type_slots(type) && slots[s];
+		     s++)
+			mt_set_parent(mt_to_node(slots[s]), enode, s);
+	}
+
+	if (wr->swap_node) {
+		unsigned int d = wr->swap_depth;
+		struct maple_enode *parent = wr->lo.node[d - 1];
+		unsigned int off = wr->lo.offset[d - 1];
+
+		mt_set_parent(mt_to_node(wr->swap_node), parent, off);
+		rcu_assign_pointer(mt_node_slots(mt_to_node(parent),
+						 mt_enode_type(parent))[off],
+				   wr->swap_node);
+		wr->lo.node[d] = wr->swap_node;
+		mt_path_update_gaps(mt, &wr->lo, d);
+	} else {
+		void *root = wr->new_root;
+		unsigned int height = wr->height;
+
+		/* an internal root with a single child gives way to it */
+		while (mt_root_is_node(root) &&
+		       !mt_type_is_leaf(mt_enode_type(root)) &&
+		       mt_node_count(root, ULONG_MAX) == 1) {
+			discard[nr_discard++] = mt_to_node(root);
+			root = mt_node_slots(mt_to_node(root),
+					     mt_enode_type(root))[0];
+			height--;
+		}
+		if (mt_root_is_node(root))
+			mt_set_parent_root(mt_to_node(root), mt);
+		mt_set_height(mt, height);
+		rcu_assign_pointer(mt->ma_root, root);
+	}
+
+	for (unsigned int i = 0; i < wr->nr_levels; i++)
+		free_level(wr, &wr->levels[i]);
+	for (unsigned int i = 0; i < nr_discard; i++)
+		mt_free_node(mt, discard[i]);
+}
+
+/* Leave @mas on the stored range, ready for the next find or store. */
+static void mas_after_write(struct ma_state *mas, unsigned long first,
+			    unsigned long last)
+{
+	mas->index = first;
+	mas->last = last;
+	mas->node = NULL;
+	mas->status = ma_pause;
+	mas_clear_edge(mas);
+}
+
+/*
+ * The write itself.  With @dry_count set, nothing is allocated or changed:
+ * *@dry_count gets the number of nodes the write would take.
+ */
+static void *write_core(struct ma_state *mas, void *entry, gfp_t gfp,
+			unsigned int *dry_count)
+{
+	struct maple_tree *mt = mas->tree;
+	unsigned long first = mas->index, last = mas->last;
+	void *root = mt->ma_root;
+	struct leaf_view lv, rv;
+	unsigned int loff, roff, D;
+	bool same_leaf;
+	struct mt_wr wr;
+	void *old;
+	int ret;
+
+	wr.mas = mas;
+	wr.mt = mt;
+	wr.gfp = gfp;
+	wr.dry_run = dry_count != NULL;
+	wr.needed = 0;
+	wr.nr_new = 0;
+
+	if (!mt_root_is_node(root)) {
+		/* empty tree or a root entry: a leaf made of arrays */
+		static const unsigned long vpivots[1] = { 0 };
+		void *vslots[2] = { root, NULL };
+
+		lv.pivots = vpivots;
+		lv.slots = vslots;
+		lv.min = 0;
+		lv.max = ULONG_MAX;
+		lv.end = root ? 1 : 0;
+		loff = view_slot_of(&lv, 0, first);
+		roff = view_slot_of(&lv, loff, last);
+		old = lv.slots[loff];
+		leaf_items(&wr.big, &lv, loff, &lv, roff, first, last, entry);
+		wr.lo.depth = 0;
+		ret = mt_rebuild(&wr);
+		goto publish;
+	}
+
+	mt_path_walk(mt, first, &wr.lo, 0);
+	D = wr.lo.depth - 1;
+	if (!entry && first > 0 && first == wr.lo.min[D]) {
+		/* the range before may be NULL, in the previous leaf */
+		unsigned long f = first;
+
+		absorb_null_at(mt, first - 1, &f, &last);
+		if (f != first) {
+			first = f;
+			mt_path_walk(mt, first, &wr.lo, 0);
+		}
+	}
+	same_leaf = last <= wr.lo.max[D];
+	if (!same_leaf)
+		mt_path_walk(mt, last, &wr.hi, 0);
+	if (!entry && last < ULONG_MAX &&
+	    last == (same_leaf ? wr.lo.max[D] : wr.hi.max[D])) {
+		/* the range after may be NULL, in the next leaf */
+		unsigned long l = last;
+
+		absorb_null_at(mt, last + 1, &first, &l);
+		if (l != last) {
+			last = l;
+			same_leaf = false;
+			mt_path_walk(mt, last, &wr.hi, 0);
+		}
+	}
+
+	leaf_view_init(&lv, wr.lo.node[D], wr.lo.min[D], wr.lo.max[D]);
+	loff = wr.lo.offset[D];
+	old = lv.slots[loff];
+	if (same_leaf) {
+		rv = lv;
+		roff = view_slot_of(&lv, loff, last);
+		if (loff == roff && view_first(&lv, loff) == first &&
+		    view_last(&lv, loff) == last &&
+		    (entry || (lv.end > 0 &&
+			       (loff == 0 || lv.slots[loff - 1]) &&
+			       (loff == lv.end || lv.slots[loff + 1])))) {
+			/* exact fit: one slot store, no allocation */
+			if (dry_count)
+				return *dry_count = 0, NULL;
+			rcu_assign_pointer(lv.slots[loff], entry);
+			if (!old != !entry)
+				mt_path_update_gaps(mt, &wr.lo, D);
+			mas_after_write(mas, first, last);
+			return old;
+		}
+	} else {
+		leaf_view_init(&rv, wr.hi.node[D], wr.hi.min[D], wr.hi.max[D]);
+		roff = wr.hi.offset[D];
+	}
+	leaf_items(&wr.big, &lv, loff, &rv, roff, first, last, entry);
+
+	if (same_leaf && !mt_in_rcu(mt) && wr.big.count <= MT_RANGE_SLOTS &&
+	    (wr.big.count >= mt_type_min_slots(mt_leaf) || D == 0 ||
+	     wr.lo.max[D] == ULONG_MAX) &&
+	    !(D == 0 && wr.big.count == 1 && !wr.big.slot[0])) {
+		/* fits where it is */
+		if (dry_count)
+			return *dry_count = 0, NULL;
+		leaf_write_in_place(wr.lo.node[D], &wr.big, wr.lo.max[D]);
+		mt_path_update_gaps(mt, &wr.lo, D);
+		mas_after_write(mas, first, last);
+		return old;
+	}
+	if (same_leaf)
+		wr.hi = wr.lo;
+	ret = mt_rebuild(&wr);
+
+publish:
+	if (dry_count) {
+		*dry_count = wr.needed;
+		return NULL;
+	}
+	if (ret) {
+		wr_rollback(&wr);
+		/* what a retry would need in all, for mas_nomem() */
+		write_core(mas, entry, gfp, &mas->alloc_req);
+		mas->status = ma_error;
+		mas->node = (struct maple_enode *)xa_mk_internal(
+			(unsigned long)(long)ret);
+		return NULL;
+	}
+	wr_publish(&wr);
+	mas_after_write(mas, first, last);
+	return old;
+}
+
+void *mt_write(struct ma_state *mas, void *entry, gfp_t gfp)
+{
+	return write_core(mas, entry, gfp, NULL);
+}
+
+unsigned int mt_write_count(struct ma_state *mas, void *entry)
+{
+	unsigned int count = 0;
+
+	write_core(mas, entry, 0, &count);
+	return count;
+}

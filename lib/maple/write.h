@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * write.h - the state of one write, shared by write.c (entry, leaf, fast
+ * paths) and rebuild.c (the level-by-level rebuild).
+ *
+ * A write that cannot be done in place is done in two phases:
+ *
+ *   1. build: starting from the leaves, the items that replace a run of
+ *      old nodes are gathered in a "big node" and packed into 1..4 new
+ *      nodes; the level above then gathers its own items around them, and
+ *      so on up to the first level where one new node replaces exactly one
+ *      old node, or to the root.  Nothing visible changes; every node is
+ *      allocated here, and a failed allocation frees the new nodes and
+ *      leaves the tree exactly as it was.
+ *   2. publish: children learn their new parents, one pointer store makes
+ *      the new nodes reachable (a parent slot, or the root), gaps above are
+ *      updated in place, and the replaced nodes are freed (after a grace
+ *      period in RCU mode).
+ *
+ * The same two phases serve splits, pushes into a sibling, rebalancing,
+ * spanning stores, new roots and height shrinking: they differ only in
+ * how many items a level gathers.
+ */
+#ifndef LIBIOVA_MAPLE_WRITE_H
+#define LIBIOVA_MAPLE_WRITE_H
+
+#include "node.h"
+
+/* Most items a level gathers (see rebuild.c for the bound) and nodes it
+ * packs them into. */
+#define MT_BIG_SLOTS 64
+/* enough for a full big node even in 10-slot nodes */
+#define MT_PACK_MAX ((MT_BIG_SLOTS + MT_ARANGE_SLOTS - 1) / MT_ARANGE_SLOTS)
+#define MT_WR_MAX_NEW (MT_PACK_MAX * (MAPLE_HEIGHT_MAX + 1))
+
+/* Items replacing a run of old nodes: item i covers
+ * [i ? pivot[i - 1] + 1 : min, pivot[i]]. */
+struct mt_big {
+	unsigned long pivot[MT_BIG_SLOTS];
+	void *slot[MT_BIG_SLOTS];
+	unsigned long gap[MT_BIG_SLOTS]; /* internal levels of alloc trees */
+	unsigned int count;
+	unsigned long min;
+};
+
+/*
+ * What a rebuilt level replaced, freed once the write is published.
+ * Absorbed nodes had their items copied into the level's big node: each is
+ * freed alone (its children live on, or were absorbed a level below).
+ * Children of the parents that the parent level's items skip, and that
+ * were not absorbed, lie wholly inside the stored range: each is freed with
+ * its whole subtree.
+ */
+#define MT_ABSORB_MAX 4
+struct mt_wr_level {
+	struct maple_enode *absorbed[MT_ABSORB_MAX];
+	unsigned int nr_absorbed;
+	bool has_parent;
+	struct maple_enode *lparent, *rparent;
+	unsigned char loff, roff; /* first and last skipped slot */
+};
+
+struct mt_wr {
+	struct ma_state *mas;
+	struct maple_tree *mt;
+	gfp_t gfp;
+	bool dry_run;          /* count the nodes needed, allocate nothing */
+	unsigned int needed;   /* nodes this write took (or would take) */
+	unsigned int height;
+
+	struct mt_path lo, hi; /* paths to the first and last leaf touched */
+	struct mt_big big;
+
+	struct maple_node *new_nodes[MT_WR_MAX_NEW];
+	struct maple_enode *new_enodes[MT_WR_MAX_NEW];
+	unsigned int nr_new;
+	struct mt_wr_level levels[MAPLE_HEIGHT_MAX];
+	unsigned int nr_levels;
+
+	/* the outcome of phase 1: either one node to store in a parent slot
+	 * (swap_node, at path depth swap_depth), or a new root */
+	struct maple_enode *swap_node;
+	unsigned int swap_depth;
+	void *new_root;
+};
+
+/* rebuild.c */
+int mt_rebuild(struct mt_wr *wr);
+unsigned int mt_node_count(struct maple_enode *enode, unsigned long max);
+
+/* Append an item to a big node. */
+static inline void mt_big_push(struct mt_big *b, unsigned long pivot,
+			       void *slot, unsigned long gap)
+{
+	b->pivot[b->count] = pivot;
+	b->slot[b->count] = slot;
+	b->gap[b->count] = gap;
+	b->count++;
+}
+
+/* Merge adjacent NULL items of a leaf-level big node. */
+static inline void mt_big_merge_nulls(struct mt_big *b)
+{
+	unsigned int i, j = 0;
+
+	for (i = 0; i < b->count; i++) {
+		if (j > 0 && !b->slot[i] && !b->slot[j - 1]) {
+			b->pivot[j - 1] = b->pivot[i];
+			continue;
+		}
+		b->pivot[j] = b->pivot[i];
+		b->slot[j] = b->slot[i];
+		b->gap[j] = b->gap[i];
+		j++;
+	}
+	b->count = j;
+}
+
+#endif /* LIBIOVA_MAPLE_WRITE_H */

@@ -65,8 +65,10 @@ void model_store(struct model *m, unsigned long first, unsigned long last,
 		right.first = last + 1;
 		keep_right = true;
 	}
-	memmove(&m->r[i], &m->r[j], (m->count - j) * sizeof(*m->r));
-	m->count -= j - i;
+	if (j > i) {
+		memmove(&m->r[i], &m->r[j], (m->count - j) * sizeof(*m->r));
+		m->count -= j - i;
+	}
 	if (keep_right)
 		model_insert_at(m, i, right);
 	if (entry)

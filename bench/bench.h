@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * bench.h - the benchmark harness: implementations of a range map behind
+ * one interface, and the workloads of shared/bench/WORKLOADS.md run on
+ * them.
+ */
+#ifndef LIBIOVA_BENCH_H
+#define LIBIOVA_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/*
+ * A map of non-overlapping ranges to values, the way each library is used
+ * for ranges: ours natively; the ordered maps keyed by a range's first
+ * index with its last index in the value, looked up by predecessor.
+ * Values are nonzero.
+ */
+struct rmap_ops {
+	const char *name;
+	bool baseline;
+	/* @alloc_tree: the map will serve alloc_range / empty_area_rev */
+	void *(*create)(bool alloc_tree);
+	void (*destroy)(void *m);
+	/* store [first, last] (not overlapping anything) */
+	void (*store)(void *m, unsigned long first, unsigned long last,
+		      unsigned long value);
+	/* insert-only store where the library has one; NULL: store */
+	void (*insert)(void *m, unsigned long first, unsigned long last,
+		       unsigned long value);
+	/* the value of the range holding @index, 0 if none */
+	unsigned long (*load)(void *m, unsigned long index);
+	/* visit every range in order; returns how many, adds values to *sum */
+	unsigned long (*iterate)(void *m, unsigned long *sum);
+	/* the same through the library's simplest iterator, if it differs */
+	unsigned long (*iterate_simple)(void *m, unsigned long *sum);
+	/* erase the range starting at @first; returns its value */
+	unsigned long (*erase)(void *m, unsigned long first);
+	/* store @value in the lowest free [s, s + size - 1] within
+	 * [min, max]; false if none.  The baselines search linearly. */
+	bool (*alloc_range)(void *m, unsigned long size, unsigned long min,
+			    unsigned long max, unsigned long value,
+			    unsigned long *start);
+	/* the highest free [s, s + size - 1] within [min, max] */
+	bool (*empty_area_rev)(void *m, unsigned long min, unsigned long max,
+			       unsigned long size, unsigned long *start);
+	/* bytes the map holds (node accounting, or counted allocations) */
+	size_t (*bytes)(void *m);
+	/* linear hole searches: at most this many entries, 0 for no cap */
+	unsigned long search_cap;
+};
+
+/*
+ * The baselines are plain ordered maps.  Each exposes a cursor over its
+ * ranges in key order; omap.c builds load, iteration and the linear
+ * free-space searches on it, so every baseline searches the same way.
+ * A baseline's map object starts with struct omap_head.
+ */
+struct omap_cursor {
+	bool valid;
+	unsigned long first, last, value;
+	void *pos; /* the library's node, where it has one */
+};
+
+struct omap_cursor_ops {
+	/* the range with the greatest first index <= @index */
+	void (*pred)(void *m, unsigned long index, struct omap_cursor *c);
+	void (*first)(void *m, struct omap_cursor *c);
+	void (*next)(void *m, struct omap_cursor *c);
+	void (*prev)(void *m, struct omap_cursor *c);
+};
+
+struct omap_head {
+	const struct omap_cursor_ops *cursor;
+	void (*store)(void *m, unsigned long first, unsigned long last,
+		      unsigned long value);
+};
+
+unsigned long omap_load(void *m, unsigned long index);
+unsigned long omap_iterate(void *m, unsigned long *sum);
+bool omap_alloc_range(void *m, unsigned long size, unsigned long min,
+		      unsigned long max, unsigned long value,
+		      unsigned long *start);
+bool omap_empty_area_rev(void *m, unsigned long min, unsigned long max,
+			 unsigned long size, unsigned long *start);
+
+extern const struct rmap_ops rmap_maple;
+extern const struct rmap_ops rmap_gtree;
+extern const struct rmap_ops rmap_rbtree;
+extern const struct rmap_ops rmap_judy;
+
+static inline uint64_t bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Bytes malloc has handed out now (for baselines' memory). */
+size_t bench_heap_in_use(void);
+
+/* One measurement of one workload on one implementation. */
+struct bench_result {
+	double ns_per_op;       /* time of the timed part / its operations */
+	double bytes_per_entry; /* < 0 when not measured */
+	unsigned long n;        /* entries actually used (after a cap) */
+	bool capped;
+	bool failed;            /* a result check failed */
+	char note[96];
+};
+
+struct workload {
+	const char *name;
+	const char *unit; /* "op" or "entry" */
+	bool linear_search; /* baselines search linearly: cap their N */
+	void (*run)(const struct rmap_ops *ops, unsigned long n, uint64_t seed,
+		    struct bench_result *res);
+};
+
+extern const struct workload m_workloads[];
+extern const size_t m_workload_count;
+
+/* Fail the measurement if @cond is false (results are always checked). */
+#define BENCH_CHECK(res, cond, what)                                         \
+	do {                                                                  \
+		if (!(cond) && !(res)->failed) {                              \
+			(res)->failed = true;                                 \
+			snprintf((res)->note, sizeof((res)->note), "%s",      \
+				 what);                                       \
+		}                                                             \
+	} while (0)
+
+#endif /* LIBIOVA_BENCH_H */

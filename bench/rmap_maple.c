@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* rmap_maple.c - our maple tree behind the benchmark interface. */
+#include <stdlib.h>
+
+#include <libiova/maple_tree.h>
+
+#include "bench.h"
+
+struct maple_map {
+	struct maple_tree mt;
+	struct mt_allocator *alloc; /* its own cache: exact node accounting */
+};
+
+static void *maple_create(bool alloc_tree)
+{
+	struct maple_map *m = malloc(sizeof(*m));
+
+	m->alloc = mt_node_cache_create(NULL);
+	mt_init_flags(&m->mt, alloc_tree ? MT_FLAGS_ALLOC_RANGE : 0);
+	mt_set_allocator(&m->mt, m->alloc);
+	return m;
+}
+
+static void maple_destroy(void *p)
+{
+	struct maple_map *m = p;
+
+	mtree_destroy(&m->mt);
+	mt_allocator_destroy(m->alloc);
+	free(m);
+}
+
+static void maple_store(void *p, unsigned long first, unsigned long last,
+			unsigned long value)
+{
+	struct maple_map *m = p;
+
+	mtree_store_range(&m->mt, first, last, xa_mk_value(value), GFP_KERNEL);
+}
+
+static void maple_insert(void *p, unsigned long first, unsigned long last,
+			 unsigned long value)
+{
+	struct maple_map *m = p;
+
+	mtree_insert_range(&m->mt, first, last, xa_mk_value(value), GFP_KERNEL);
+}
+
+static unsigned long maple_load(void *p, unsigned long index)
+{
+	struct maple_map *m = p;
+	void *entry = mtree_load(&m->mt, index);
+
+	return entry ? xa_to_value(entry) : 0;
+}
+
+static unsigned long maple_iterate(void *p, unsigned long *sum)
+{
+	struct maple_map *m = p;
+	MA_STATE(mas, &m->mt, 0, 0);
+	unsigned long n = 0;
+	void *entry;
+
+	mtree_lock(&m->mt);
+	mas_for_each(&mas, entry, ULONG_MAX) {
+		*sum += xa_to_value(entry);
+		n++;
+	}
+	mtree_unlock(&m->mt);
+	return n;
+}
+
+static unsigned long maple_iterate_simple(void *p, unsigned long *sum)
+{
+	struct maple_map *m = p;
+	unsigned long index = 0, n = 0;
+	void *entry;
+
+	mt_for_each(&m->mt, entry, index, ULONG_MAX) {
+		*sum += xa_to_value(entry);
+		n++;
+	}
+	return n;
+}
+
+static unsigned long maple_erase(void *p, unsigned long first)
+{
+	struct maple_map *m = p;
+	void *entry = mtree_erase(&m->mt, first);
+
+	return entry ? xa_to_value(entry) : 0;
+}
+
+static bool maple_alloc_range(void *p, unsigned long size, unsigned long min,
+			      unsigned long max, unsigned long value,
+			      unsigned long *start)
+{
+	struct maple_map *m = p;
+
+	return mtree_alloc_range(&m->mt, start, xa_mk_value(value), size, min,
+				 max, GFP_KERNEL) == 0;
+}
+
+static bool maple_empty_area_rev(void *p, unsigned long min, unsigned long max,
+				 unsigned long size, unsigned long *start)
+{
+	struct maple_map *m = p;
+	MA_STATE(mas, &m->mt, 0, 0);
+	int ret;
+
+	mtree_lock(&m->mt);
+	ret = mas_empty_area_rev(&mas, min, max, size);
+	mtree_unlock(&m->mt);
+	*start = mas.index;
+	return ret == 0;
+}
+
+static size_t maple_bytes(void *p)
+{
+	struct maple_map *m = p;
+	struct mt_alloc_stats st;
+
+	mt_allocator_stats(m->alloc, &st);
+	return st.live * MT_NODE_SIZE;
+}
+
+const struct rmap_ops rmap_maple = {
+	.name = "maple",
+	.create = maple_create,
+	.destroy = maple_destroy,
+	.store = maple_store,
+	.insert = maple_insert,
+	.load = maple_load,
+	.iterate = maple_iterate,
+	.iterate_simple = maple_iterate_simple,
+	.erase = maple_erase,
+	.alloc_range = maple_alloc_range,
+	.empty_area_rev = maple_empty_area_rev,
+	.bytes = maple_bytes,
+};

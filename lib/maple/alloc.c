@@ -91,7 +91,8 @@ LIBIOVA_EXPORT void *mt_node_alloc(struct mt_allocator *a, gfp_t gfp)
 		errno = ENOMEM;
 		return NULL;
 	}
-	atomic_fetch_add_explicit(&a->allocs, 1, memory_order_relaxed);
+	if (a->kind != MT_ALLOCATOR_NODE_CACHE)
+		atomic_fetch_add_explicit(&a->allocs, 1, memory_order_relaxed);
 	if (gfp & __GFP_ZERO)
 		memset(node, 0, MT_NODE_SIZE);
 	return node;
@@ -111,10 +112,12 @@ LIBIOVA_EXPORT int mt_node_alloc_bulk(struct mt_allocator *a, gfp_t gfp,
 		if (gfp & __GFP_ZERO)
 			memset(nodes[i], 0, MT_NODE_SIZE);
 	}
-	atomic_fetch_add_explicit(&a->allocs, count, memory_order_relaxed);
+	if (a->kind != MT_ALLOCATOR_NODE_CACHE)
+		atomic_fetch_add_explicit(&a->allocs, count,
+					  memory_order_relaxed);
 	return 0;
 undo:
-	/* Give back what was taken; the counters never saw these nodes. */
+	/* Give back what was taken: no net change in the counters. */
 	while (i--)
 		allocator_call_free(a, nodes[i]);
 	atomic_fetch_add_explicit(&a->failures, 1, memory_order_relaxed);
@@ -137,7 +140,8 @@ LIBIOVA_EXPORT int mt_node_free(struct mt_allocator *a, void *node)
 	if (unlikely(ret))
 		return ret;
 	allocator_call_free(a, node);
-	atomic_fetch_add_explicit(&a->frees, 1, memory_order_relaxed);
+	if (a->kind != MT_ALLOCATOR_NODE_CACHE)
+		atomic_fetch_add_explicit(&a->frees, 1, memory_order_relaxed);
 	return 0;
 }
 
@@ -147,9 +151,15 @@ LIBIOVA_EXPORT int mt_allocator_stats(struct mt_allocator *a,
 	if (!a || !st)
 		return -EINVAL;
 	memset(st, 0, sizeof(*st));
-	/* frees first: allocs read later is at least as large, so live >= 0 */
-	st->frees = atomic_load_explicit(&a->frees, memory_order_acquire);
-	st->allocs = atomic_load_explicit(&a->allocs, memory_order_acquire);
+	if (a->kind == MT_ALLOCATOR_NODE_CACHE) {
+		node_cache_counts(a->priv, &st->allocs, &st->frees);
+	} else {
+		/* frees first: allocs read later is at least as large */
+		st->frees = atomic_load_explicit(&a->frees,
+						 memory_order_acquire);
+		st->allocs = atomic_load_explicit(&a->allocs,
+						  memory_order_acquire);
+	}
 	st->failures = atomic_load_explicit(&a->failures, memory_order_relaxed);
 	st->live = st->allocs - st->frees;
 	if (a->ops->stats)

@@ -3,9 +3,11 @@
  * alloc_internal.h - what the allocator files of lib/maple share.
  *
  * struct mt_allocator is the one dispatch point for every node allocator:
- * it holds the operations and the call counters.  The counters live on
- * separate cache lines because allocations come from a writer thread while
- * frees of RCU trees come from liburcu's call_rcu thread.
+ * it holds the operations and the call counters.  The node cache counts
+ * in its per-thread magazines instead (no locked instruction on its fast
+ * path); for other allocators the counters here are atomics, on separate
+ * cache lines because allocations come from a writer thread while frees
+ * of RCU trees come from liburcu's call_rcu thread.
  */
 #ifndef LIBIOVA_ALLOC_INTERNAL_H
 #define LIBIOVA_ALLOC_INTERNAL_H
@@ -57,5 +59,7 @@ void node_cache_init(struct node_cache *c,
 int node_cache_check_free(void *priv, void *node);
 void *node_cache_alloc(void *priv, gfp_t gfp);
 void node_cache_free(void *priv, void *node);
+/* node_cache.c counts its own allocations and frees (see there). */
+void node_cache_counts(void *priv, uint64_t *allocs, uint64_t *frees);
 
 #endif /* LIBIOVA_ALLOC_INTERNAL_H */

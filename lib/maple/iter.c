@@ -230,10 +230,47 @@ static bool mas_backward_setup(struct ma_state *mas, unsigned long min,
 	}
 }
 
+/*
+ * The common step of an iteration: the next entry is in the leaf mas is
+ * on.  Returns it with mas moved there, or NULL to take the general path
+ * (leaf exhausted, limit reached, or the leaf replaced under an RCU
+ * reader).
+ */
+static inline void *mas_next_in_leaf(struct ma_state *mas, unsigned long max)
+{
+	struct maple_node *node = mt_to_node(mas->node);
+	const unsigned long *pivots = node->r.pivot;
+	unsigned int off = mas->offset;
+
+	while (off < mas->end) {
+		unsigned long first = pivots[off] + 1;
+		void *entry;
+
+		off++;
+		if (first > max)
+			return NULL;
+		entry = rcu_dereference(node->r.slot[off]);
+		if (!entry)
+			continue;
+		if (unlikely(mt_node_is_dead(node)))
+			return NULL;
+		mas->offset = (unsigned char)off;
+		mas->index = first;
+		mas->last = off < mas->end ? pivots[off] : mas->max;
+		return entry;
+	}
+	return NULL;
+}
+
 LIBIOVA_EXPORT void *mas_find(struct ma_state *mas, unsigned long max)
 {
 	void *entry;
 
+	if (likely(mas->status == ma_active)) {
+		entry = mas_next_in_leaf(mas, max);
+		if (likely(entry))
+			return entry;
+	}
 	if (mas_forward_setup(mas, max, true, false, &entry))
 		return entry;
 	return mas_scan_next(mas, max, false);

@@ -290,6 +290,13 @@ void mt_free_subtree(struct maple_tree *mt, struct maple_enode *enode);
  * [mas->index, mas->last].  Returns the entry that was at mas->index; on
  * failure NULL with the error in @mas and the tree unchanged. */
 void *mt_write(struct ma_state *mas, void *entry, gfp_t gfp);
+/* write.c: mt_write(), failing with -EEXIST if the range holds anything
+ * (an entry or XA_ZERO_ENTRY). */
+void *mt_insert(struct ma_state *mas, void *entry, gfp_t gfp);
+/* write.c: erase the range holding mas->index, in one walk.  Returns the
+ * entry erased (NULL: nothing there) with index and last set to its
+ * range. */
+void *mt_erase(struct ma_state *mas, gfp_t gfp);
 /* write.c: how many nodes that write would take now (0: none). */
 unsigned int mt_write_count(struct ma_state *mas, void *entry);
 

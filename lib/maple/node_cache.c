@@ -18,11 +18,20 @@
  * (liburcu's call_rcu thread for RCU trees) fill that thread's magazine and
  * reach the depot in batches.
  *
+ * Counting is per magazine too: each holds its thread's allocation and
+ * free counts for its cache, written only by that thread with plain stores
+ * (a locked add would wait for the writer's store buffer to drain, which
+ * after building a node is most of the cost of a free).  The cache lists
+ * its magazines and sums them for mt_allocator_stats(); a magazine that
+ * goes away folds its counts into the cache's retired totals first.
+ *
  * A thread keeps magazines for at most NC_TLS_SLOTS caches; using a further
  * cache evicts one.  Magazines go back to their cache when a thread exits.
  * Caches are found through a registry of live caches, by an id that is
  * never reused, so a magazine whose cache was destroyed is dropped without
- * touching it.  Lock order: registry_lock, then a cache's lock.
+ * touching it.  Lock order: registry_lock, then a cache's lock.  The
+ * thread's magazines hang off one initial-exec TLS pointer, so reaching
+ * them costs no call and the static TLS used stays one word.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -58,16 +67,27 @@ struct node_cache {
 	void **chunks;               /* chunk addresses, sorted */
 	size_t nr_chunks;
 	size_t chunk_cap;
+	struct nc_magazine *mags;    /* magazines of live threads */
+	uint64_t retired_allocs;     /* counts of magazines gone */
+	uint64_t retired_frees;
 };
 
 struct nc_magazine {
 	uint64_t cache_id; /* 0: slot unused */
 	unsigned int count;
+	/* this thread's counts for the cache; only this thread writes them */
+	_Atomic uint64_t allocs, frees;
+	struct nc_magazine *next, **pprev; /* in the cache's list */
 	void *nodes[NC_MAG_NODES];
 };
 
-static __thread struct nc_magazine nc_mags[NC_TLS_SLOTS];
-static __thread unsigned int nc_evict_next;
+struct nc_thread {
+	struct nc_magazine mags[NC_TLS_SLOTS];
+	unsigned int evict_next;
+};
+
+static __thread struct nc_thread *nc_self
+	__attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct node_cache *registry;
@@ -254,7 +274,21 @@ static struct node_cache *registry_find_locked(uint64_t id)
 	return NULL;
 }
 
-/* Give @m's nodes back to its cache if that still exists; empty @m. */
+static inline uint64_t count_read(_Atomic uint64_t *v)
+{
+	return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+/* Only the owning thread counts, so a plain load and store will do. */
+static inline void count_one(_Atomic uint64_t *v)
+{
+	atomic_store_explicit(v, count_read(v) + 1, memory_order_relaxed);
+}
+
+/*
+ * Give @m's nodes and counts back to its cache if that still exists, and
+ * empty @m.  A destroyed cache's magazine is dropped untouched.
+ */
 static void magazine_release(struct nc_magazine *m)
 {
 	struct node_cache *c;
@@ -263,8 +297,17 @@ static void magazine_release(struct nc_magazine *m)
 		return;
 	pthread_mutex_lock(&registry_lock);
 	c = registry_find_locked(m->cache_id);
-	if (c && m->count)
-		magazine_flush(c, m, m->count);
+	if (c) {
+		if (m->count)
+			magazine_flush(c, m, m->count);
+		pthread_mutex_lock(&c->lock);
+		c->retired_allocs += count_read(&m->allocs);
+		c->retired_frees += count_read(&m->frees);
+		*m->pprev = m->next;
+		if (m->next)
+			m->next->pprev = m->pprev;
+		pthread_mutex_unlock(&c->lock);
+	}
 	pthread_mutex_unlock(&registry_lock);
 	m->count = 0;
 	m->cache_id = 0;
@@ -272,39 +315,71 @@ static void magazine_release(struct nc_magazine *m)
 
 static void nc_thread_exit(void *arg)
 {
-	(void)arg;
+	struct nc_thread *t = arg;
+
 	for (unsigned int i = 0; i < NC_TLS_SLOTS; i++)
-		magazine_release(&nc_mags[i]);
+		magazine_release(&t->mags[i]);
+	nc_self = NULL;
+	free(t);
 }
 
-static struct nc_magazine *magazine_claim(struct node_cache *c)
+/* This thread's magazines, created on first use; NULL without memory. */
+static struct nc_thread *nc_thread_self(void)
+{
+	struct nc_thread *t = nc_self;
+
+	if (likely(t))
+		return t;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	pthread_once(&nc_key_once, nc_key_create);
+	/* the exit destructor gives everything back */
+	pthread_setspecific(nc_exit_key, t);
+	nc_self = t;
+	return t;
+}
+
+static struct nc_magazine *magazine_claim(struct node_cache *c,
+					  struct nc_thread *t)
 {
 	struct nc_magazine *m = NULL;
 
-	pthread_once(&nc_key_once, nc_key_create);
-	/* Arm the exit destructor; any non-NULL value will do. */
-	pthread_setspecific(nc_exit_key, nc_mags);
 	for (unsigned int i = 0; i < NC_TLS_SLOTS; i++) {
-		if (!nc_mags[i].cache_id) {
-			m = &nc_mags[i];
+		if (!t->mags[i].cache_id) {
+			m = &t->mags[i];
 			break;
 		}
 	}
 	if (!m) {
-		m = &nc_mags[nc_evict_next++ % NC_TLS_SLOTS];
+		m = &t->mags[t->evict_next++ % NC_TLS_SLOTS];
 		magazine_release(m);
 	}
 	m->cache_id = c->id;
 	m->count = 0;
+	atomic_init(&m->allocs, 0);
+	atomic_init(&m->frees, 0);
+	pthread_mutex_lock(&c->lock);
+	m->next = c->mags;
+	if (m->next)
+		m->next->pprev = &m->next;
+	m->pprev = &c->mags;
+	c->mags = m;
+	pthread_mutex_unlock(&c->lock);
 	return m;
 }
 
+/* The calling thread's magazine for @c; NULL only without memory. */
 static inline struct nc_magazine *magazine_of(struct node_cache *c)
 {
+	struct nc_thread *t = nc_thread_self();
+
+	if (unlikely(!t))
+		return NULL;
 	for (unsigned int i = 0; i < NC_TLS_SLOTS; i++)
-		if (nc_mags[i].cache_id == c->id)
-			return &nc_mags[i];
-	return magazine_claim(c);
+		if (t->mags[i].cache_id == c->id)
+			return &t->mags[i];
+	return magazine_claim(c, t);
 }
 
 /* ---- the allocator ----------------------------------------------------- */
@@ -315,12 +390,17 @@ void *node_cache_alloc(void *priv, gfp_t gfp)
 	struct nc_magazine *m = magazine_of(c);
 	void *node;
 
+	if (unlikely(!m))
+		return NULL;
 	if (likely(m->count))
 		node = m->nodes[--m->count];
 	else
 		node = magazine_refill(c, m, gfp);
-	if (LIBIOVA_DEBUG && node)
+	if (unlikely(!node))
+		return NULL;
+	if (LIBIOVA_DEBUG)
 		((uintptr_t *)node)[1] = 0;
+	count_one(&m->allocs);
 	return node;
 }
 
@@ -331,9 +411,37 @@ void node_cache_free(void *priv, void *node)
 
 	if (LIBIOVA_DEBUG)
 		((uintptr_t *)node)[1] = NC_FREE_POISON;
+	if (unlikely(!m)) {
+		/* no memory for this thread's magazines: straight to the depot */
+		pthread_mutex_lock(&c->lock);
+		depot_push_locked(c, node);
+		c->retired_frees++;
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
 	if (unlikely(m->count == NC_MAG_NODES))
 		magazine_flush(c, m, NC_MAG_NODES / 2);
 	m->nodes[m->count++] = node;
+	count_one(&m->frees);
+}
+
+/* The cache's exact counts: retired ones plus every live magazine's. */
+void node_cache_counts(void *priv, uint64_t *allocs, uint64_t *frees)
+{
+	struct node_cache *c = priv;
+	uint64_t a = 0, f = 0;
+
+	pthread_mutex_lock(&c->lock);
+	/* frees first: allocations read later cover them */
+	f = c->retired_frees;
+	for (struct nc_magazine *m = c->mags; m; m = m->next)
+		f += count_read(&m->frees);
+	a = c->retired_allocs;
+	for (struct nc_magazine *m = c->mags; m; m = m->next)
+		a += count_read(&m->allocs);
+	pthread_mutex_unlock(&c->lock);
+	*allocs = a;
+	*frees = f;
 }
 
 /* Debug builds: is @node inside one of our chunks and not already free? */
@@ -392,10 +500,10 @@ static void node_cache_release(void *priv)
 	pthread_mutex_unlock(&registry_lock);
 
 	/* This thread's magazine for @c: drop it (the memory goes below). */
-	for (unsigned int i = 0; i < NC_TLS_SLOTS; i++) {
-		if (nc_mags[i].cache_id == c->id) {
-			nc_mags[i].cache_id = 0;
-			nc_mags[i].count = 0;
+	for (unsigned int i = 0; nc_self && i < NC_TLS_SLOTS; i++) {
+		if (nc_self->mags[i].cache_id == c->id) {
+			nc_self->mags[i].cache_id = 0;
+			nc_self->mags[i].count = 0;
 		}
 	}
 	for (size_t i = 0; i < c->nr_chunks; i++)

@@ -236,8 +236,10 @@ static void take_neighbour(struct mt_wr *wr, unsigned int d, bool left,
 }
 
 /*
- * Overfull run under one parent: take in a sibling with room so that the
- * parent keeps its slot count.  Returns true if it did.
+ * Overfull run under one parent: take in a sibling too, the emptier of
+ * the two.  With room in it, the parent keeps its slot count (a push);
+ * with both full, two nodes become three, each two-thirds full, which keeps
+ * randomly filled trees dense.  Returns true if it took one.
  */
 static bool try_push(struct mt_wr *wr, unsigned int d, unsigned int cap,
 		     unsigned long *lmin, unsigned long *rmax)
@@ -249,30 +251,25 @@ static bool try_push(struct mt_wr *wr, unsigned int d, unsigned int cap,
 	void **pslots = mt_node_slots(pnode, ptype);
 	unsigned int loff = wr->lo.offset[d - 1], roff = wr->hi.offset[d - 1];
 	unsigned int pend = mt_node_end(pnode, ptype, wr->lo.max[d - 1]);
-	unsigned int count = wr->big.count;
+	unsigned int left = UINT32_MAX, right = UINT32_MAX;
 
 	if (parent != wr->hi.node[d - 1])
 		return false;
-	if (loff > 0) {
-		unsigned int n = mt_node_count(pslots[loff - 1],
-					       ppivots[loff - 1]);
-
-		if (n + 2 < cap && n + count <= 2 * cap) {
-			take_neighbour(wr, d, true, lmin, rmax);
-			return true;
-		}
-	}
-	if (roff < pend) {
-		unsigned long smax = node_pivot(ppivots, roff + 1, pend,
-						wr->hi.max[d - 1]);
-		unsigned int n = mt_node_count(pslots[roff + 1], smax);
-
-		if (n + 2 < cap && n + count <= 2 * cap) {
-			take_neighbour(wr, d, false, lmin, rmax);
-			return true;
-		}
-	}
-	return false;
+	if (loff > 0)
+		left = mt_node_count(pslots[loff - 1], ppivots[loff - 1]);
+	if (roff < pend)
+		right = mt_node_count(pslots[roff + 1],
+				      node_pivot(ppivots, roff + 1, pend,
+						 wr->hi.max[d - 1]));
+	if (left == UINT32_MAX && right == UINT32_MAX)
+		return false;
+	/* the sequential-append case: a full left sibling stays as it is */
+	if (*rmax == ULONG_MAX && right == UINT32_MAX && left >= cap - 1)
+		return false;
+	if (wr->big.count + (left < right ? left : right) > 3 * cap)
+		return false;
+	take_neighbour(wr, d, left <= right, lmin, rmax);
+	return true;
 }
 
 /*

@@ -110,22 +110,7 @@ LIBIOVA_EXPORT void mas_destroy(struct ma_state *mas)
 
 LIBIOVA_EXPORT void *mas_erase(struct ma_state *mas)
 {
-	unsigned long first, last;
-	void *entry;
-
-	entry = mas_descend(mas, mas->index);
-	if (!entry)
-		return NULL;
-	first = mas->index;
-	last = mas->last;
-	mas_set_range(mas, first, last);
-	mt_write(mas, NULL, GFP_KERNEL);
-	if (mas_is_err(mas))
-		return NULL;
-	/* report the range erased, not the NULL range it merged into */
-	mas->index = first;
-	mas->last = last;
-	return entry;
+	return mt_erase(mas, GFP_KERNEL);
 }
 
 /* ---- normal API writers ------------------------------------------------ */
@@ -166,14 +151,9 @@ LIBIOVA_EXPORT int mtree_insert_range(struct maple_tree *mt,
 	if (first > last || !entry || mt_is_reserved(entry))
 		return -EINVAL;
 	mtree_lock(mt);
-	if (mas_find(&mas, last)) {
-		ret = -EEXIST;
-	} else {
-		mas_set_range(&mas, first, last);
-		mt_write(&mas, entry, gfp);
-		if (mas_is_err(&mas))
-			ret = xa_err(mas.node);
-	}
+	mt_insert(&mas, entry, gfp);
+	if (mas_is_err(&mas))
+		ret = xa_err(mas.node);
 	mtree_unlock(mt);
 	return ret;
 }

@@ -231,19 +231,61 @@ static void mas_after_write(struct ma_state *mas, unsigned long first,
 	mas_clear_edge(mas);
 }
 
+/* Is anything stored in [first, last]?  For inserts that span leaves. */
+static bool range_occupied(struct maple_tree *mt, unsigned long first,
+			   unsigned long last)
+{
+	MA_STATE(mas, mt, first, first);
+
+	return mas_find(&mas, last) != NULL;
+}
+
+static void *write_failed(struct ma_state *mas, int err)
+{
+	mas->status = ma_error;
+	mas->node = (struct maple_enode *)xa_mk_internal((unsigned long)(long)err);
+	return NULL;
+}
+
+enum wr_mode {
+	WR_STORE,  /* store over [mas->index, mas->last] */
+	WR_INSERT, /* the same, failing with -EEXIST if anything is there */
+	WR_ERASE,  /* store NULL over the range holding mas->index */
+};
+
+/*
+ * For WR_ERASE: take the range of slot @off of @v as the one to erase.
+ * Returns false (and leaves @mas on the NULL range) if it holds nothing.
+ */
+static bool erase_range(struct ma_state *mas, const struct leaf_view *v,
+			unsigned int off, unsigned long *first,
+			unsigned long *last)
+{
+	*first = view_first(v, off);
+	*last = view_last(v, off);
+	if (v->slots[off])
+		return true;
+	mas_after_write(mas, *first, *last);
+	return false;
+}
+
 /*
  * The write itself.  With @dry_count set, nothing is allocated or changed:
  * *@dry_count gets the number of nodes the write would take.
  */
 static void *write_core(struct ma_state *mas, void *entry, gfp_t gfp,
-			unsigned int *dry_count)
+			unsigned int *dry_count, enum wr_mode mode)
 {
+	bool insert = mode == WR_INSERT;
 	struct maple_tree *mt = mas->tree;
 	unsigned long first = mas->index, last = mas->last;
 	void *root = mt->ma_root;
 	struct leaf_view lv, rv;
 	unsigned int loff, roff, D;
 	bool same_leaf;
+	unsigned long erased_first = 0, erased_last = 0;
+	bool erased = false;
+	void *erased_entry = NULL;
 	struct mt_wr wr;
 	void *old;
 	int ret;
@@ -266,8 +308,18 @@ static void *write_core(struct ma_state *mas, void *entry, gfp_t gfp,
 		lv.max = ULONG_MAX;
 		lv.end = root ? 1 : 0;
 		loff = view_slot_of(&lv, 0, first);
+		if (mode == WR_ERASE) {
+			if (!erase_range(mas, &lv, loff, &first, &last))
+				return NULL;
+			erased_first = first;
+			erased_last = last;
+			erased_entry = lv.slots[loff];
+			erased = true;
+		}
 		roff = view_slot_of(&lv, loff, last);
 		old = lv.slots[loff];
+		if (insert && (lv.slots[loff] || lv.slots[roff]))
+			return write_failed(mas, -EEXIST);
 		leaf_items(&wr.big, &lv, loff, &lv, roff, first, last, entry);
 		wr.lo.depth = 0;
 		ret = mt_rebuild(&wr);
@@ -276,6 +328,15 @@ static void *write_core(struct ma_state *mas, void *entry, gfp_t gfp,
 
 	mt_path_walk(mt, first, &wr.lo, 0);
 	D = wr.lo.depth - 1;
+	if (mode == WR_ERASE) {
+		leaf_view_init(&lv, wr.lo.node[D], wr.lo.min[D], wr.lo.max[D]);
+		if (!erase_range(mas, &lv, wr.lo.offset[D], &first, &last))
+			return NULL;
+		erased_first = first;
+		erased_last = last;
+		erased_entry = lv.slots[wr.lo.offset[D]];
+		erased = true;
+	}
 	if (!entry && first > 0 && first == wr.lo.min[D]) {
 		/* the range before may be NULL, in the previous leaf */
 		unsigned long f = first;
@@ -308,6 +369,10 @@ static void *write_core(struct ma_state *mas, void *entry, gfp_t gfp,
 	if (same_leaf) {
 		rv = lv;
 		roff = view_slot_of(&lv, loff, last);
+		if (insert)
+			for (unsigned int i = loff; i <= roff; i++)
+				if (lv.slots[i])
+					return write_failed(mas, -EEXIST);
 		if (loff == roff && view_first(&lv, loff) == first &&
 		    view_last(&lv, loff) == last &&
 		    (entry || (lv.end > 0 &&
@@ -320,9 +385,11 @@ static void *write_core(struct ma_state *mas, void *entry, gfp_t gfp,
 			if (!old != !entry)
 				mt_path_update_gaps(mt, &wr.lo, D);
 			mas_after_write(mas, first, last);
-			return old;
+			goto erased;
 		}
 	} else {
+		if (insert && range_occupied(mt, first, last))
+			return write_failed(mas, -EEXIST);
 		leaf_view_init(&rv, wr.hi.node[D], wr.hi.min[D], wr.hi.max[D]);
 		roff = wr.hi.offset[D];
 	}
@@ -338,7 +405,7 @@ static void *write_core(struct ma_state *mas, void *entry, gfp_t gfp,
 		leaf_write_in_place(wr.lo.node[D], &wr.big, wr.lo.max[D]);
 		mt_path_update_gaps(mt, &wr.lo, D);
 		mas_after_write(mas, first, last);
-		return old;
+		goto erased;
 	}
 	if (same_leaf)
 		wr.hi = wr.lo;
@@ -352,26 +419,41 @@ publish:
 	if (ret) {
 		wr_rollback(&wr);
 		/* what a retry would need in all, for mas_nomem() */
-		write_core(mas, entry, gfp, &mas->alloc_req);
-		mas->status = ma_error;
-		mas->node = (struct maple_enode *)xa_mk_internal(
-			(unsigned long)(long)ret);
-		return NULL;
+		write_core(mas, entry, gfp, &mas->alloc_req, mode);
+		return write_failed(mas, ret);
 	}
 	wr_publish(&wr);
 	mas_after_write(mas, first, last);
+erased:
+	if (erased) {
+		/* report the range and entry erased, not the NULL range that
+		 * absorbed them */
+		mas->index = erased_first;
+		mas->last = erased_last;
+		return erased_entry;
+	}
 	return old;
 }
 
 void *mt_write(struct ma_state *mas, void *entry, gfp_t gfp)
 {
-	return write_core(mas, entry, gfp, NULL);
+	return write_core(mas, entry, gfp, NULL, WR_STORE);
+}
+
+void *mt_insert(struct ma_state *mas, void *entry, gfp_t gfp)
+{
+	return write_core(mas, entry, gfp, NULL, WR_INSERT);
+}
+
+void *mt_erase(struct ma_state *mas, gfp_t gfp)
+{
+	return write_core(mas, NULL, gfp, NULL, WR_ERASE);
 }
 
 unsigned int mt_write_count(struct ma_state *mas, void *entry)
 {
 	unsigned int count = 0;
 
-	write_core(mas, entry, 0, &count);
+	write_core(mas, entry, 0, &count, WR_STORE);
 	return count;
 }

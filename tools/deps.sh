@@ -20,4 +20,4 @@ install_missing() {
 }
 
 # What building and testing need.
-BUILD_PACKAGES="meson ninja-build pkg-config gcc g++ python3 liburcu-dev libcmocka-dev"
+BUILD_PACKAGES="meson ninja-build pkg-config gcc g++ python3 liburcu-dev libcmocka-dev libglib2.0-dev libbsd-dev libjudy-dev"

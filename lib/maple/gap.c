@@ -112,36 +112,31 @@ static bool search_node(struct gap_search *s, struct maple_enode *enode,
 	struct maple_node *node = mt_to_node(enode);
 	unsigned long *pivots = mt_node_pivots(node, type);
 	void **slots = mt_node_slots(node, type);
-	unsigned int end = mt_node_end(node, type, max);
+	unsigned int end, i;
 
-	for (unsigned int k = 0; k <= end; k++) {
-		unsigned int i = s->rev ? end - k : k;
+	mt_prefetch_node(node);
+	end = mt_node_end(node, type, max);
+	/* start at the child holding the window's near edge */
+	i = mt_slot_of(pivots, end, s->rev ? s->max : s->min);
+	for (;;) {
 		unsigned long first = i ? pivots[i - 1] + 1 : min;
 		unsigned long last = i < end ? pivots[i] : max;
 
-		/* children wholly outside the window: skip, or stop */
-		if (last < s->min) {
-			if (s->rev)
-				return false;
-			continue;
-		}
-		if (first > s->max) {
-			if (s->rev)
-				continue;
+		/* past the window's far edge: nothing more here */
+		if (s->rev ? last < s->min : first > s->max)
 			return false;
-		}
 		if (mt_type_is_leaf(type)) {
 			if (!slots[i] && fit(s, first, last))
 				return true;
-			continue;
-		}
-		if (s->use_gaps && type == mt_arange &&
-		    node->a.gap[i] < s->size)
-			continue;
-		if (search_node(s, slots[i], first, last))
+		} else if (!(s->use_gaps && type == mt_arange &&
+			     node->a.gap[i] < s->size) &&
+			   search_node(s, slots[i], first, last)) {
 			return true;
+		}
+		if (s->rev ? i == 0 : i == end)
+			return false;
+		i = s->rev ? i - 1 : i + 1;
 	}
-	return false;
 }
 
 static int empty_area(struct ma_state *mas, unsigned long min,

@@ -11,31 +11,6 @@
 #include "node.h"
 #include "mas.h"
 
-/*
- * A node is four cache lines: pivots in the first two, slots (and gaps) in
- * the last two.  Asking for all four at once overlaps their misses instead
- * of paying for them one after the other.
- */
-static inline void prefetch_node(const struct maple_node *node)
-{
-	const char *p = (const char *)node;
-
-	__builtin_prefetch(p + 64);
-	__builtin_prefetch(p + 128);
-	__builtin_prefetch(p + 192);
-}
-
-/* The slot of a node holding @index: the first pivot >= @index. */
-static inline unsigned int slot_of(const unsigned long *pivots,
-				   unsigned int npivots, unsigned long index)
-{
-	unsigned int i = 0;
-
-	while (i < npivots && index > pivots[i])
-		i++;
-	return i;
-}
-
 void mt_path_walk(struct maple_tree *mt, unsigned long index,
 		  struct mt_path *path, unsigned int stop)
 {
@@ -50,8 +25,8 @@ void mt_path_walk(struct maple_tree *mt, unsigned long index,
 		unsigned int npivots = mt_type_slots(type) - 1;
 		unsigned int off;
 
-		prefetch_node(node);
-		off = slot_of(pivots, npivots, index);
+		mt_prefetch_node(node);
+		off = mt_slot_of(pivots, npivots, index);
 		path->node[d] = enode;
 		path->min[d] = min;
 		path->max[d] = max;
@@ -119,8 +94,8 @@ retry:
 		unsigned int npivots = mt_type_slots(type) - 1;
 		unsigned int off;
 
-		prefetch_node(node);
-		off = slot_of(pivots, npivots, index);
+		mt_prefetch_node(node);
+		off = mt_slot_of(pivots, npivots, index);
 		entry = rcu_dereference(mt_node_slots(node, type)[off]);
 		if (mt_type_is_leaf(type)) {
 			mas->node = enode;
@@ -166,8 +141,8 @@ retry:
 		struct maple_node *node = mt_to_node(enode);
 		unsigned int off;
 
-		prefetch_node(node);
-		off = slot_of(mt_node_pivots(node, type),
+		mt_prefetch_node(node);
+		off = mt_slot_of(mt_node_pivots(node, type),
 			      mt_type_slots(type) - 1, index);
 
 		entry = rcu_dereference(mt_node_slots(node, type)[off]);

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Targeted tests: each store path forced on purpose, at heights 1 to 4
+ * and more, and seen through what it must do: the allocator's counts (an
+ * in-place store takes no node, a node store takes one), the height, the
+ * contents (against the reference model) and mt_validate().
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+#include <urcu/urcu-memb.h>
+
+#include <libiova/maple_tree.h>
+
+#include "model.h"
+
+#define V(n) xa_mk_value(n)
+
+struct t {
+	struct maple_tree mt;
+	struct mt_allocator *alloc;
+	struct model model;
+};
+
+static void t_init(struct t *t, unsigned int flags)
+{
+	t->alloc = mt_node_cache_create(NULL);
+	assert_non_null(t->alloc);
+	mt_init_flags(&t->mt, flags);
+	assert_int_equal(mt_set_allocator(&t->mt, t->alloc), 0);
+	model_init(&t->model);
+}
+
+static uint64_t allocs(struct t *t)
+{
+	struct mt_alloc_stats st;
+
+	mt_allocator_stats(t->alloc, &st);
+	return st.allocs;
+}
+
+static uint64_t live(struct t *t)
+{
+	struct mt_alloc_stats st;
+
+	mt_allocator_stats(t->alloc, &st);
+	return st.live;
+}
+
+/* The tree equals the model, range for range, and is valid. */
+static void t_check(struct t *t)
+{
+	MA_STATE(mas, &t->mt, 0, 0);
+	size_t k = 0;
+	void *entry;
+
+	assert_int_equal(mt_validate(&t->mt), 0);
+	mas_for_each(&mas, entry, ULONG_MAX) {
+		assert_true(k < t->model.count);
+		assert_ptr_equal(entry, t->model.r[k].entry);
+		assert_int_equal(mas.index, t->model.r[k].first);
+		assert_int_equal(mas.last, t->model.r[k].last);
+		k++;
+	}
+	assert_int_equal(k, t->model.count);
+}
+
+static void t_store(struct t *t, unsigned long first, unsigned long last,
+		    void *entry)
+{
+	assert_int_equal(mtree_store_range(&t->mt, first, last, entry,
+					   GFP_KERNEL), 0);
+	model_store(&t->model, first, last, entry);
+}
+
+static void t_fini(struct t *t)
+{
+	mtree_destroy(&t->mt);
+	urcu_memb_barrier();
+	assert_int_equal(live(t), 0);
+	assert_int_equal(mt_allocator_destroy(t->alloc), 0);
+	model_free(&t->model);
+}
+
+/* Entries [10i, 10i + 5] for i < n, appended in order. */
+static void t_fill(struct t *t, unsigned long n)
+{
+	for (unsigned long i = 0; i < n; i++)
+		t_store(t, 10 * i, 10 * i + 5, V(i));
+}
+
+/* Appending grows the tree a new root at a time; each step is valid. */
+static void test_new_root_each_height(void **state)
+{
+	struct t t;
+	unsigned int height = 0, seen = 0;
+
+	(void)state;
+	t_init(&t, 0);
+	for (unsigned long i = 0; seen < 5; i++) {
+		t_store(&t, 10 * i, 10 * i + 5, V(i));
+		if (mt_height(&t.mt) != height) {
+			/* a new root: exactly one level more */
+			assert_int_equal(mt_height(&t.mt), height + 1);
+			height = mt_height(&t.mt);
+			seen++;
+			t_check(&t);
+		}
+	}
+	assert_int_equal(height, 5);
+	t_fini(&t);
+}
+
+/* Outside RCU mode a store that fits its leaf takes no node. */
+static void test_in_place_paths(void **state)
+{
+	struct t t;
+	uint64_t before;
+
+	(void)state;
+	t_init(&t, 0);
+	t_fill(&t, 2000);
+	/* sequential fill leaves full leaves: the first append may split */
+	t_store(&t, 10 * 2000, 10 * 2000 + 1, V(9001));
+	before = allocs(&t);
+	/* erase that merges NULLs inside a leaf: two slots freed in the
+	 * leaf of entries 496..503 */
+	t_store(&t, 10 * 501, 10 * 501 + 5, NULL);
+	/* slot store into that room: a range split in three */
+	t_store(&t, 10 * 500 + 2, 10 * 500 + 3, V(9000));
+	/* append: the tail of the rightmost leaf */
+	t_store(&t, 10 * 2001, 10 * 2001 + 1, V(9003));
+	/* exact fit */
+	t_store(&t, 10 * 700, 10 * 700 + 5, V(9002));
+	assert_int_equal(allocs(&t), before);
+	t_check(&t);
+	t_fini(&t);
+}
+
+/* In RCU mode the same stores build a new node (one each) instead. */
+static void test_node_store_rcu(void **state)
+{
+	struct t t;
+	uint64_t before;
+
+	(void)state;
+	urcu_memb_register_thread();
+	t_init(&t, MT_FLAGS_USE_RCU);
+	t_fill(&t, 2000);
+	/* make room in the leaf of entries 496..503: one new node */
+	before = allocs(&t);
+	t_store(&t, 10 * 501, 10 * 501 + 5, NULL);
+	assert_int_equal(allocs(&t), before + 1);
+	/* a store that now fits that leaf: one new node again */
+	before = allocs(&t);
+	t_store(&t, 10 * 500 + 2, 10 * 500 + 3, V(9000));
+	assert_int_equal(allocs(&t), before + 1);
+	/* exact fit still takes nothing */
+	t_store(&t, 10 * 700, 10 * 700 + 5, V(9002));
+	assert_int_equal(allocs(&t), before + 1);
+	t_check(&t);
+	t_fini(&t);
+	urcu_memb_unregister_thread();
+}
+
+/*
+ * Split a full leaf in the middle of trees of height 1 to 4: insert into
+ * it until it must split, then check.  With sequential fill every leaf
+ * but the last is full, so the first extra range splits (or pushes).
+ */
+static void test_split_each_height(void **state)
+{
+	static const unsigned long sizes[] = { 6, 60, 1000, 16000, 300000 };
+
+	(void)state;
+	for (unsigned int h = 0; h < 5; h++) {
+		struct t t;
+		unsigned long n = sizes[h], mid = n / 2;
+		uint64_t before;
+
+		t_init(&t, h % 2 ? MT_FLAGS_ALLOC_RANGE : 0);
+		t_fill(&t, n);
+		before = allocs(&t);
+		/* split a range into three: the leaf gains two slots */
+		t_store(&t, 10 * mid + 2, 10 * mid + 3, V(7777));
+		t_store(&t, 10 * (mid + 1) + 2, 10 * (mid + 1) + 3, V(7778));
+		if (h > 0)
+			assert_true(allocs(&t) > before);
+		t_check(&t);
+		t_fini(&t);
+	}
+}
+
+/* Erasing from one leaf until it underflows rebalances with a sibling. */
+static void test_rebalance(void **state)
+{
+	(void)state;
+	for (unsigned int flags = 0; flags <= MT_FLAGS_ALLOC_RANGE; flags++) {
+		struct t t;
+		uint64_t nodes;
+
+		t_init(&t, flags);
+		t_fill(&t, 20000);
+		nodes = live(&t);
+		/* empty a stretch in the middle, entry by entry */
+		for (unsigned long i = 5000; i < 5200; i++) {
+			assert_ptr_equal(mtree_erase(&t.mt, 10 * i), V(i));
+			model_store(&t.model, 10 * i, 10 * i + 5, NULL);
+		}
+		/* the emptied leaves were merged away */
+		assert_true(live(&t) < nodes);
+		t_check(&t);
+		t_fini(&t);
+	}
+}
+
+/*
+ * Spanning stores whose two ends share a parent, a grandparent, or only
+ * the root: spans of growing width in a tree of height 4 or more.
+ */
+static void test_spanning(void **state)
+{
+	static const unsigned long spans[] = { 12, 200, 3000, 50000 };
+
+	(void)state;
+	for (unsigned int k = 0; k < 4; k++) {
+		for (unsigned int flags = 0; flags <= MT_FLAGS_ALLOC_RANGE;
+		     flags++) {
+			struct t t;
+			unsigned long a = 30007, b = a + 10 * spans[k];
+
+			t_init(&t, flags);
+			t_fill(&t, 100000);
+			assert_true(mt_height(&t.mt) >= 4);
+			t_store(&t, a, b, V(123456));
+			t_check(&t);
+			/* and a NULL one across the same kind of span */
+			t_store(&t, b + 1003, b + 1003 + 10 * spans[k], NULL);
+			t_check(&t);
+			t_fini(&t);
+		}
+	}
+}
+
+/* A NULL store over nearly everything drops several levels at once. */
+static void test_shrink(void **state)
+{
+	struct t t;
+
+	(void)state;
+	t_init(&t, 0);
+	t_fill(&t, 100000);
+	assert_true(mt_height(&t.mt) >= 4);
+	t_store(&t, 15, 10 * 99999 - 1, NULL);
+	assert_true(mt_height(&t.mt) <= 2);
+	t_check(&t);
+	/* and to nothing */
+	t_store(&t, 0, ULONG_MAX, NULL);
+	assert_true(mtree_empty(&t.mt));
+	assert_int_equal(mt_height(&t.mt), 0);
+	assert_int_equal(live(&t), 0);
+	t_fini(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_new_root_each_height),
+		cmocka_unit_test(test_in_place_paths),
+		cmocka_unit_test(test_node_store_rcu),
+		cmocka_unit_test(test_split_each_height),
+		cmocka_unit_test(test_rebalance),
+		cmocka_unit_test(test_spanning),
+		cmocka_unit_test(test_shrink),
+	};
+
+	return cmocka_run_group_tests_name("store_paths", tests, NULL, NULL);
+}

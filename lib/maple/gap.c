@@ -112,15 +112,26 @@ static bool search_node(struct gap_search *s, struct maple_enode *enode,
 	struct maple_node *node = mt_to_node(enode);
 	unsigned long *pivots = mt_node_pivots(node, type);
 	void **slots = mt_node_slots(node, type);
-	unsigned int end, i;
+	unsigned int npivots = mt_type_slots(type) - 1;
+	unsigned long edge;
+	unsigned int i;
 
 	mt_prefetch_node(node);
-	end = mt_node_end(node, type, max);
-	/* start at the child holding the window's near edge */
-	i = mt_slot_of(pivots, end, s->rev ? s->max : s->min);
+	/*
+	 * Start at the child holding the window's near edge, clamped into
+	 * this node.  Unused pivots hold the node's max, so the scan stops at
+	 * the data end at the latest, a slot's last index is its pivot (or
+	 * max past the pivots), and the data end is where that reaches max:
+	 * no separate scan for it.
+	 */
+	if (s->rev)
+		edge = s->max < max ? s->max : max;
+	else
+		edge = s->min > min ? s->min : min;
+	i = mt_slot_of(pivots, npivots, edge);
 	for (;;) {
 		unsigned long first = i ? pivots[i - 1] + 1 : min;
-		unsigned long last = i < end ? pivots[i] : max;
+		unsigned long last = i < npivots ? pivots[i] : max;
 
 		/* past the window's far edge: nothing more here */
 		if (s->rev ? last < s->min : first > s->max)
@@ -133,7 +144,7 @@ static bool search_node(struct gap_search *s, struct maple_enode *enode,
 			   search_node(s, slots[i], first, last)) {
 			return true;
 		}
-		if (s->rev ? i == 0 : i == end)
+		if (s->rev ? i == 0 : last >= max)
 			return false;
 		i = s->rev ? i - 1 : i + 1;
 	}

@@ -26,6 +26,7 @@
 #include <libiova/maple_tree.h>
 
 #include "model.h"
+#include "prng.h"
 
 #define V(n) xa_mk_value(n)
 
@@ -384,12 +385,121 @@ static void test_sweep_dup(void **state)
 	printf("# dup: %lu (scenario, N) cases\n", cases - before);
 }
 
+static uint64_t allocs_of(struct mt_allocator *a)
+{
+	struct mt_alloc_stats st;
+
+	mt_allocator_stats(a, &st);
+	return st.allocs;
+}
+
+/*
+ * After mas_preallocate() succeeds, mas_store_prealloc() cannot fail: on
+ * random stores into random trees, preallocate, make every allocation
+ * fail, store, and check the allocator was never asked.  And the count is
+ * exact: a plain store of the same takes exactly that many nodes.
+ */
+static void prealloc_run(unsigned int flags, uint64_t seed)
+{
+	struct mt_allocator *cache = mt_node_cache_create(NULL);
+	struct mt_allocator *fault = mt_fault_allocator_create(cache);
+	struct mt_fault_config always = { .mode = MT_FAULT_ALWAYS };
+	struct prng rng = { seed };
+	struct maple_tree mt;
+	struct model m;
+	unsigned long used = 0;
+
+	mt_init_flags(&mt, flags);
+	mt_set_allocator(&mt, fault);
+	model_init(&m);
+	for (unsigned long op = 0; op < 20000; op++) {
+		unsigned long first = prng_below(&rng, 200000);
+		unsigned long last = first + (prng_below(&rng, 50) ? prng_below(&rng, 12)
+							   : prng_below(&rng, 20000));
+		void *entry = prng_below(&rng, 4) ? V(op) : NULL;
+		MA_STATE(mas, &mt, first, last);
+		struct mt_alloc_stats st;
+		unsigned int reserved;
+		uint64_t before;
+
+		mtree_lock(&mt);
+		assert_int_equal(mas_preallocate(&mas, entry, GFP_KERNEL), 0);
+		reserved = mas.alloc_count;
+		if (op % 2) {
+			mt_fault_allocator_set(fault, &always);
+			mas_store_prealloc(&mas, entry);
+			mt_allocator_stats(fault, &st);
+			mt_fault_allocator_set(fault, NULL);
+			if (mas_is_err(&mas) || st.requests)
+				fail_msg("seed %llu op %lu: a preallocated store "
+					 "asked for memory", (unsigned long long)seed,
+					 op);
+		} else {
+			mas_destroy(&mas);
+			before = allocs_of(fault);
+			mas_set_range(&mas, first, last);
+			assert_int_equal(mas_store_gfp(&mas, entry, GFP_KERNEL), 0);
+			if (allocs_of(fault) - before != reserved)
+				fail_msg("seed %llu op %lu: reserved %u, the store "
+					 "took %llu", (unsigned long long)seed, op,
+					 reserved,
+					 (unsigned long long)(allocs_of(fault) -
+							      before));
+		}
+		used += reserved;
+		mtree_unlock(&mt);
+		model_store(&m, first, last, entry);
+		if (op % 1000 == 0)
+			assert_int_equal(mt_validate(&mt), 0);
+	}
+	printf("# flags %#x: 20000 preallocated stores, %lu nodes reserved\n",
+	       flags, used);
+	assert_int_equal(mt_validate(&mt), 0);
+	{
+		unsigned long index = 0;
+		size_t k = 0;
+		void *entry;
+
+		mt_for_each(&mt, entry, index, ULONG_MAX) {
+			assert_true(k < m.count);
+			assert_ptr_equal(entry, m.r[k].entry);
+			k++;
+		}
+		assert_int_equal(k, m.count);
+	}
+	mtree_destroy(&mt);
+	urcu_memb_barrier();
+	{
+		struct mt_alloc_stats st;
+
+		mt_allocator_stats(cache, &st);
+		assert_int_equal(st.live, 0);
+	}
+	mt_allocator_destroy(fault);
+	mt_allocator_destroy(cache);
+	model_free(&m);
+}
+
+static void test_prealloc_cannot_fail(void **state)
+{
+	uint64_t seed = prng_seed_from_env("MT_SEED", 12345);
+
+	(void)state;
+	printf("# seed %llu\n", (unsigned long long)seed);
+	prealloc_run(0, seed);
+	prealloc_run(MT_FLAGS_ALLOC_RANGE, seed);
+	urcu_memb_register_thread();
+	prealloc_run(MT_FLAGS_USE_RCU, seed);
+	urcu_memb_unregister_thread();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sweep_regular),
 		cmocka_unit_test(test_sweep_rcu),
 		cmocka_unit_test(test_sweep_dup),
+		cmocka_unit_test(test_prealloc_cannot_fail),
 	};
 	int ret = cmocka_run_group_tests_name("alloc_sweep", tests, NULL, NULL);
 

@@ -119,6 +119,25 @@ static inline bool mt_is_reserved(const void *entry)
 #define MAPLE_HEIGHT_MAX 31
 
 struct maple_enode; /* a tagged node pointer */
+struct maple_tree;
+
+/*
+ * Called, under the tree lock, when mtree_erase() could get no node from
+ * the allocator nor from the tree's reserve: the range holding @index was
+ * overwritten with XA_ZERO_ENTRY instead (see mtree_erase).
+ */
+typedef void (*mt_erase_failed_fn)(struct maple_tree *mt, unsigned long index,
+				   void *entry, void *arg);
+
+/* What the tree's node reserve did; read with mt_tree_stats(). */
+struct mt_tree_stats {
+	unsigned int reserve_target;  /* nodes the reserve is kept at */
+	unsigned int reserve_now;     /* nodes in it now */
+	unsigned int reserve_low;     /* fewest it held since set */
+	uint64_t reserve_draws;       /* nodes writes took from it */
+	uint64_t reserve_refills;     /* nodes put back by blocking writes */
+	uint64_t erase_zeroed;        /* erases left as XA_ZERO_ENTRY */
+};
 
 /*
  * A tree.  Initialize with DEFINE_MTREE, MTREE_INIT or mt_init_flags();
@@ -131,11 +150,17 @@ struct maple_tree {
 	unsigned int ma_flags;
 	void *ma_root;
 	struct mt_allocator *ma_alloc;
+	/* the node reserve (mt_reserve_nodes), under the tree lock */
+	void *ma_reserve;
+	struct mt_tree_stats ma_stats;
+	mt_erase_failed_fn ma_erase_failed;
+	void *ma_erase_failed_arg;
 };
 
 #define MTREE_INIT(name, __flags)                                             \
 	{                                                                     \
-		PTHREAD_MUTEX_INITIALIZER, (__flags), NULL, NULL              \
+		PTHREAD_MUTEX_INITIALIZER, (__flags), NULL, NULL, NULL,       \
+		{ 0, 0, 0, 0, 0, 0 }, NULL, NULL                              \
 	}
 
 #define DEFINE_MTREE(name) struct maple_tree name = MTREE_INIT(name, 0)
@@ -210,7 +235,15 @@ int mtree_insert(struct maple_tree *mt, unsigned long index, void *entry,
 /*
  * mtree_erase - erase the whole range containing @index.  Returns the
  * entry that was there (NULL if none; XA_ZERO_ENTRY reads as NULL).
- * Allocates with GFP_KERNEL.
+ *
+ * Never fails.  An erase can need a node (a rebalance); it allocates with
+ * GFP_KERNEL | __GFP_HIGH, so it may block and may draw on the tree's node
+ * reserve.  If neither gives a node, the range is overwritten in place
+ * with XA_ZERO_ENTRY, which needs none: the entry is gone for every reader
+ * and mtree_load() returns NULL there, but the range stays occupied
+ * (mtree_insert -EEXIST, not free to mtree_alloc_range) until a later
+ * mtree_erase() inside it succeeds.  That is counted (erase_zeroed) and
+ * reported to the callback set with mt_set_erase_failed().
  */
 void *mtree_erase(struct maple_tree *mt, unsigned long index);
 
@@ -274,6 +307,27 @@ int mtree_alloc_cyclic(struct maple_tree *mt, unsigned long *startp,
  * Allocates every node with @gfp before copying.
  */
 int mtree_dup(struct maple_tree *mt, struct maple_tree *new_tree, gfp_t gfp);
+
+/*
+ * mt_reserve_nodes - keep @nr nodes in reserve for @mt.
+ * A write whose gfp has __GFP_HIGH (GFP_ATOMIC; mtree_erase) takes nodes
+ * from the reserve when the allocator returns none; any write with a
+ * blocking gfp that succeeds tops the reserve back up to @nr.  @nr = 0
+ * gives the reserve back.  Fills it now with @gfp.  Takes the tree lock.
+ * Returns 0, or -ENOMEM if it could not fill it completely (the target
+ * stays @nr and later blocking writes keep trying).
+ */
+int mt_reserve_nodes(struct maple_tree *mt, unsigned int nr, gfp_t gfp);
+
+/* mt_tree_stats - the tree's reserve counters.  Returns 0 or -EINVAL. */
+int mt_tree_stats(struct maple_tree *mt, struct mt_tree_stats *st);
+
+/*
+ * mt_set_erase_failed - call @fn (under the tree lock; it must not use the
+ * tree) when mtree_erase() has to leave XA_ZERO_ENTRY behind.  NULL: none.
+ */
+void mt_set_erase_failed(struct maple_tree *mt, mt_erase_failed_fn fn,
+			 void *arg);
 
 /* ---- advanced API: the caller locks --------------------------------- */
 

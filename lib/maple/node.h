@@ -311,6 +311,11 @@ void mt_free_node(struct maple_tree *mt, struct maple_node *node);
  * so no node limits are needed to find the children. */
 void mt_free_subtree(struct maple_tree *mt, struct maple_enode *enode);
 
+/* reserve.c: the tree's node reserve (under the tree lock). */
+void *mt_reserve_take(struct maple_tree *mt);
+void mt_reserve_refill(struct maple_tree *mt, gfp_t gfp);
+void mt_reserve_release(struct maple_tree *mt);
+
 /* write.c: the write core behind every store: store @entry over
  * [mas->index, mas->last].  Returns the entry that was at mas->index; on
  * failure NULL with the error in @mas and the tree unchanged. */

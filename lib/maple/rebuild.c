@@ -100,6 +100,9 @@ static struct maple_node *wr_node_alloc(struct mt_wr *wr)
 		mas->alloc_count--;
 	} else {
 		node = mt_node_alloc(mt_allocator_of(wr->mt), wr->gfp);
+		/* __GFP_HIGH: a write that may use the emergency reserve */
+		if (!node && (wr->gfp & __GFP_HIGH))
+			node = mt_reserve_take(wr->mt);
 		if (!node)
 			return NULL;
 	}

@@ -170,7 +170,22 @@ LIBIOVA_EXPORT void *mtree_erase(struct maple_tree *mt, unsigned long index)
 	void *entry;
 
 	mtree_lock(mt);
-	entry = mas_erase(&mas);
+	entry = mt_erase(&mas, GFP_KERNEL | __GFP_HIGH);
+	if (mas_is_err(&mas)) {
+		/*
+		 * No node from the allocator or the reserve.  Overwrite the
+		 * range in place with XA_ZERO_ENTRY: an exact fit, which needs
+		 * no node.  The entry is gone for readers; the range stays
+		 * occupied until a later erase in it succeeds.  Loudly.
+		 */
+		entry = mas_descend(&mas, index);
+		mas_set_range(&mas, mas.index, mas.last);
+		mt_write(&mas, XA_ZERO_ENTRY, GFP_NOWAIT);
+		mt->ma_stats.erase_zeroed++;
+		if (mt->ma_erase_failed)
+			mt->ma_erase_failed(mt, index, entry,
+					    mt->ma_erase_failed_arg);
+	}
 	mtree_unlock(mt);
 	return xa_is_zero(entry) ? NULL : entry;
 }

@@ -4,6 +4,7 @@
  * height, destruction.
  */
 #include <errno.h>
+#include <string.h>
 
 #include "node.h"
 
@@ -14,6 +15,10 @@ LIBIOVA_EXPORT void mt_init_flags(struct maple_tree *mt, unsigned int flags)
 	mt->ma_flags = flags & ~MT_FLAGS_HEIGHT_MASK;
 	mt->ma_root = NULL;
 	mt->ma_alloc = NULL;
+	mt->ma_reserve = NULL;
+	memset(&mt->ma_stats, 0, sizeof(mt->ma_stats));
+	mt->ma_erase_failed = NULL;
+	mt->ma_erase_failed_arg = NULL;
 }
 
 LIBIOVA_EXPORT int mt_set_allocator(struct maple_tree *mt,
@@ -21,7 +26,7 @@ LIBIOVA_EXPORT int mt_set_allocator(struct maple_tree *mt,
 {
 	if (!mt)
 		return -EINVAL;
-	if (mt_root_is_node(mt->ma_root))
+	if (mt_root_is_node(mt->ma_root) || mt->ma_reserve)
 		return -EBUSY;
 	mt->ma_alloc = alloc;
 	return 0;
@@ -52,6 +57,8 @@ LIBIOVA_EXPORT void mtree_destroy(struct maple_tree *mt)
 	mt_set_height(mt, 0);
 	if (mt_root_is_node(root))
 		mt_free_subtree(mt, root);
+	/* the reserve goes too; its target stays for the next writes */
+	mt_reserve_release(mt);
 	mt->ma_flags &= ~MT_FLAGS_ALLOC_WRAPPED;
 	mtree_unlock(mt);
 }

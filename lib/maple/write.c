@@ -435,19 +435,30 @@ erased:
 	return old;
 }
 
+/* A write, then, if it could block and went through, a reserve top-up. */
+static void *write_refill(struct ma_state *mas, void *entry, gfp_t gfp,
+			  enum wr_mode mode)
+{
+	void *old = write_core(mas, entry, gfp, NULL, mode);
+
+	if (!mas_is_err(mas))
+		mt_reserve_refill(mas->tree, gfp);
+	return old;
+}
+
 void *mt_write(struct ma_state *mas, void *entry, gfp_t gfp)
 {
-	return write_core(mas, entry, gfp, NULL, WR_STORE);
+	return write_refill(mas, entry, gfp, WR_STORE);
 }
 
 void *mt_insert(struct ma_state *mas, void *entry, gfp_t gfp)
 {
-	return write_core(mas, entry, gfp, NULL, WR_INSERT);
+	return write_refill(mas, entry, gfp, WR_INSERT);
 }
 
 void *mt_erase(struct ma_state *mas, gfp_t gfp)
 {
-	return write_core(mas, NULL, gfp, NULL, WR_ERASE);
+	return write_refill(mas, NULL, gfp, WR_ERASE);
 }
 
 unsigned int mt_write_count(struct ma_state *mas, void *entry)

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * reserve.c - a tree's node reserve: nodes set aside for writes that must
+ * not fail for want of memory (erases, GFP_ATOMIC stores), taken when the
+ * allocator has none and put back by the next write that may block.
+ *
+ * The reserve is a list linked through the nodes' first word, under the
+ * tree lock like everything a writer touches.
+ */
+#include <errno.h>
+
+#include "node.h"
+
+static void reserve_push(struct maple_tree *mt, void *node)
+{
+	*(void **)node = mt->ma_reserve;
+	mt->ma_reserve = node;
+	mt->ma_stats.reserve_now++;
+}
+
+void *mt_reserve_take(struct maple_tree *mt)
+{
+	void *node = mt->ma_reserve;
+
+	if (!node)
+		return NULL;
+	mt->ma_reserve = *(void **)node;
+	mt->ma_stats.reserve_now--;
+	mt->ma_stats.reserve_draws++;
+	if (mt->ma_stats.reserve_now < mt->ma_stats.reserve_low)
+		mt->ma_stats.reserve_low = mt->ma_stats.reserve_now;
+	return node;
+}
+
+/* Top the reserve up to its target with @gfp; false if it fell short. */
+static bool reserve_fill(struct maple_tree *mt, gfp_t gfp, bool count)
+{
+	struct mt_allocator *alloc = mt_allocator_of(mt);
+
+	while (mt->ma_stats.reserve_now < mt->ma_stats.reserve_target) {
+		void *node = mt_node_alloc(alloc, gfp);
+
+		if (!node)
+			return false;
+		reserve_push(mt, node);
+		if (count)
+			mt->ma_stats.reserve_refills++;
+	}
+	return true;
+}
+
+void mt_reserve_refill(struct maple_tree *mt, gfp_t gfp)
+{
+	if (mt->ma_stats.reserve_now < mt->ma_stats.reserve_target &&
+	    gfpflags_allow_blocking(gfp))
+		reserve_fill(mt, gfp, true);
+}
+
+void mt_reserve_release(struct maple_tree *mt)
+{
+	struct mt_allocator *alloc = mt_allocator_of(mt);
+
+	while (mt->ma_reserve) {
+		void *node = mt->ma_reserve;
+
+		mt->ma_reserve = *(void **)node;
+		mt_node_free(alloc, node);
+	}
+	mt->ma_stats.reserve_now = 0;
+}
+
+LIBIOVA_EXPORT int mt_reserve_nodes(struct maple_tree *mt, unsigned int nr,
+				    gfp_t gfp)
+{
+	int ret = 0;
+
+	if (!mt)
+		return -EINVAL;
+	mtree_lock(mt);
+	mt->ma_stats.reserve_target = nr;
+	if (!nr)
+		mt_reserve_release(mt);
+	else if (!reserve_fill(mt, gfp, false))
+		ret = -ENOMEM;
+	mt->ma_stats.reserve_low = mt->ma_stats.reserve_now;
+	mtree_unlock(mt);
+	return ret;
+}
+
+LIBIOVA_EXPORT int mt_tree_stats(struct maple_tree *mt,
+				 struct mt_tree_stats *st)
+{
+	if (!mt || !st)
+		return -EINVAL;
+	mtree_lock(mt);
+	*st = mt->ma_stats;
+	mtree_unlock(mt);
+	return 0;
+}
+
+LIBIOVA_EXPORT void mt_set_erase_failed(struct maple_tree *mt,
+					mt_erase_failed_fn fn, void *arg)
+{
+	mtree_lock(mt);
+	mt->ma_erase_failed = fn;
+	mt->ma_erase_failed_arg = arg;
+	mtree_unlock(mt);
+}

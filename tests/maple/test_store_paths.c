@@ -115,6 +115,21 @@ static void test_new_root_each_height(void **state)
 	t_fini(&t);
 }
 
+/* What mas_preallocate() reserves for storing @entry over [first, last]. */
+static unsigned int prealloc_count(struct t *t, unsigned long first,
+				   unsigned long last, void *entry)
+{
+	MA_STATE(mas, &t->mt, first, last);
+	unsigned int n;
+
+	mtree_lock(&t->mt);
+	assert_int_equal(mas_preallocate(&mas, entry, GFP_KERNEL), 0);
+	n = mas.alloc_count;
+	mas_destroy(&mas);
+	mtree_unlock(&t->mt);
+	return n;
+}
+
 /* Outside RCU mode a store that fits its leaf takes no node. */
 static void test_in_place_paths(void **state)
 {
@@ -129,7 +144,12 @@ static void test_in_place_paths(void **state)
 	before = allocs(&t);
 	/* erase that merges NULLs inside a leaf: two slots freed in the
 	 * leaf of entries 496..503 */
+	assert_int_equal(prealloc_count(&t, 10 * 501, 10 * 501 + 5, NULL), 0);
 	t_store(&t, 10 * 501, 10 * 501 + 5, NULL);
+	/* preallocation for in-place stores and exact fits: none */
+	assert_int_equal(prealloc_count(&t, 10 * 500 + 2, 10 * 500 + 3,
+					V(1)), 0);
+	assert_int_equal(prealloc_count(&t, 10 * 700, 10 * 700 + 5, V(1)), 0);
 	/* slot store into that room: a range split in three */
 	t_store(&t, 10 * 500 + 2, 10 * 500 + 3, V(9000));
 	/* append: the tail of the rightmost leaf */
@@ -155,7 +175,11 @@ static void test_node_store_rcu(void **state)
 	before = allocs(&t);
 	t_store(&t, 10 * 501, 10 * 501 + 5, NULL);
 	assert_int_equal(allocs(&t), before + 1);
-	/* a store that now fits that leaf: one new node again */
+	/* a store that now fits that leaf: one new node again, and that is
+	 * what preallocation reserves; an exact fit reserves none */
+	assert_int_equal(prealloc_count(&t, 10 * 500 + 2, 10 * 500 + 3,
+					V(9000)), 1);
+	assert_int_equal(prealloc_count(&t, 10 * 700, 10 * 700 + 5, V(1)), 0);
 	before = allocs(&t);
 	t_store(&t, 10 * 500 + 2, 10 * 500 + 3, V(9000));
 	assert_int_equal(allocs(&t), before + 1);

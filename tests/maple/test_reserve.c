@@ -163,6 +163,44 @@ static void test_erase_exhausted_is_loud(void **state)
 	assert_int_equal(f->failed_calls, 1);
 }
 
+/* The advanced API reports a failed erase and leaves the entry in place. */
+static void test_advanced_erase_reports(void **state)
+{
+	struct fx *f = *state;
+	struct mt_fault_config atomic_fails = {
+		.mode = MT_FAULT_ALWAYS, .flags = MT_FAULT_ONLY_NONBLOCKING,
+	};
+	MA_STATE(mas, &f->mt, 10 * 200, 10 * 200 + 5);
+
+	mt_fault_allocator_set(f->fault, &atomic_fails);
+	mtree_lock(&f->mt);
+	/* the GFP_ATOMIC erase of the kernel discussion */
+	assert_int_equal(mas_store_gfp(&mas, NULL, GFP_ATOMIC), -ENOMEM);
+	mtree_unlock(&f->mt);
+	assert_ptr_equal(mtree_load(&f->mt, 10 * 200 + 3), V(200));
+	assert_int_equal(mt_validate(&f->mt), 0);
+
+	/* mas_erase records the failure; mas_nomem() then gets the nodes */
+	fail_all(f);
+	mtree_lock(&f->mt);
+	mas_set(&mas, 10 * 200 + 1);
+	assert_null(mas_erase(&mas));
+	assert_true(mas_is_err(&mas));
+	assert_int_equal(xa_err(mas.node), -ENOMEM);
+	assert_false(mas_nomem(&mas, GFP_KERNEL)); /* still no memory */
+	mt_fault_allocator_set(f->fault, NULL);
+	assert_true(mas_nomem(&mas, GFP_KERNEL));
+	mas_set(&mas, 10 * 200 + 1);
+	assert_ptr_equal(mas_erase(&mas), V(200));
+	assert_false(mas_is_err(&mas));
+	assert_int_equal(mas.index, 10 * 200);
+	assert_int_equal(mas.last, 10 * 200 + 5);
+	mas_destroy(&mas);
+	mtree_unlock(&f->mt);
+	assert_null(mtree_load(&f->mt, 10 * 200 + 3));
+	assert_int_equal(tstats(f).erase_zeroed, 0);
+}
+
 static void test_reserve_bad_input(void **state)
 {
 	struct fx *f = *state;
@@ -186,6 +224,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_erase_uses_reserve, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_erase_exhausted_is_loud,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_advanced_erase_reports,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reserve_bad_input, setup,
 						teardown),

@@ -8,6 +8,8 @@
  * from liburcu's call_rcu thread after a grace period, through the
  * allocator it came from.
  */
+#include <assert.h>
+
 #include "node.h"
 
 static void mt_free_rcu(struct rcu_head *head)
@@ -23,7 +25,11 @@ void mt_free_node(struct maple_tree *mt, struct maple_node *node)
 	struct mt_allocator *alloc = mt_allocator_of(mt);
 
 	if (!mt_in_rcu(mt)) {
-		mt_node_free(alloc, node);
+		int ret = mt_node_free(alloc, node);
+
+		/* debug builds: a node freed twice is a bug of ours */
+		assert(ret == 0);
+		(void)ret;
 		return;
 	}
 	/* the dead mark first: a reader that sees the RCU head sees it too */

@@ -134,29 +134,57 @@ static bool level_absorbed(const struct mt_wr_level *lv,
 	return false;
 }
 
-/* Free slots [@from, @to] of @parent that @lv did not absorb. */
-static void free_skipped(struct mt_wr *wr, const struct mt_wr_level *lv,
-			 struct maple_enode *parent, unsigned int from,
-			 unsigned int to)
+static bool wr_absorbed(const struct mt_wr *wr, struct maple_enode *enode)
+{
+	for (unsigned int l = 0; l < wr->nr_levels; l++)
+		if (level_absorbed(&wr->levels[l], enode))
+			return true;
+	return false;
+}
+
+/*
+ * Free a dropped subtree.  A dropped node can still have an absorbed node
+ * below it: when a level took in a neighbour from another parent, the old
+ * path's ancestor above it is dropped, yet the absorbed child's own
+ * children live on in the new nodes.  So stop at absorbed nodes: each is
+ * freed once, by its own level.
+ */
+static void free_dropped(struct mt_wr *wr, struct maple_enode *enode)
+{
+	enum mt_node_type type = mt_enode_type(enode);
+
+	if (wr_absorbed(wr, enode))
+		return;
+	if (!mt_type_is_leaf(type)) {
+		void **slots = mt_node_slots(mt_to_node(enode), type);
+
+		for (unsigned int i = 0; i < mt_type_slots(type) && slots[i];
+		     i++)
+			free_dropped(wr, slots[i]);
+	}
+	mt_free_node(wr->mt, mt_to_node(enode));
+}
+
+/* Free slots [@from, @to] of @parent: the children the level skipped. */
+static void free_skipped(struct mt_wr *wr, struct maple_enode *parent,
+			 unsigned int from, unsigned int to)
 {
 	enum mt_node_type type = mt_enode_type(parent);
 	void **slots = mt_node_slots(mt_to_node(parent), type);
 	unsigned int nslots = mt_type_slots(type);
 
 	for (unsigned int i = from; i <= to && i < nslots && slots[i]; i++)
-		if (!level_absorbed(lv, slots[i]))
-			mt_free_subtree(wr->mt, slots[i]);
+		free_dropped(wr, slots[i]);
 }
 
 static void free_level(struct mt_wr *wr, const struct mt_wr_level *lv)
 {
 	if (lv->has_parent) {
 		if (lv->lparent == lv->rparent) {
-			free_skipped(wr, lv, lv->lparent, lv->loff, lv->roff);
+			free_skipped(wr, lv->lparent, lv->loff, lv->roff);
 		} else {
-			free_skipped(wr, lv, lv->lparent, lv->loff,
-				     MT_MAX_SLOTS);
-			free_skipped(wr, lv, lv->rparent, 0, lv->roff);
+			free_skipped(wr, lv->lparent, lv->loff, MT_MAX_SLOTS);
+			free_skipped(wr, lv->rparent, 0, lv->roff);
 		}
 	}
 	for (unsigned int i = 0; i < lv->nr_absorbed; i++)

@@ -26,6 +26,10 @@
 static uint64_t seed;
 static unsigned long ops = 300000;
 static unsigned long target = 20000;
+/* full comparisons: every check_every ops from op check_from (to narrow a
+ * failure down: MT_CHECK_EVERY, MT_CHECK_FROM) */
+static unsigned long check_every = 65536;
+static unsigned long check_from, check_to = ULONG_MAX;
 
 struct run {
 	struct maple_tree mt;
@@ -212,7 +216,18 @@ static void check_all(struct run *r)
 
 	mt_for_each(&r->mt, entry, index, ULONG_MAX) {
 		CHECK(r, k < r->model.count, "mt_for_each: extra entry");
-		CHECK(r, entry == r->model.r[k].entry, "mt_for_each entry");
+		if (entry != r->model.r[k].entry) {
+			printf("# mt_for_each #%zu: got %p (next index %lu), "
+			       "want %p [%lu, %lu]\n", k, entry, index,
+			       r->model.r[k].entry, r->model.r[k].first,
+			       r->model.r[k].last);
+			if (k > 0)
+				printf("# previous: %p [%lu, %lu]\n",
+				       r->model.r[k - 1].entry,
+				       r->model.r[k - 1].first,
+				       r->model.r[k - 1].last);
+			fail_here(r, "mt_for_each entry");
+		}
 		k++;
 	}
 	CHECK(r, k == r->model.count, "mt_for_each: missing entries");
@@ -255,6 +270,13 @@ static void one_op(struct run *r)
 		kind++;
 	}
 
+	if (check_from && r->op >= check_from && r->op <= check_to)
+		printf("# op %lu kind %u\n", r->op, kind);
+	if (getenv("MT_DUMP_OP") && r->op == strtoul(getenv("MT_DUMP_OP"), NULL, 0)
+	    && mt_is_alloc(&r->mt)) {
+		printf("# DUMP BEFORE\n");
+		mt_dump(&r->mt, mt_dump_dec);
+	}
 	switch (kind) {
 	case OP_STORE:
 		pick_range(r, &first, &last);
@@ -322,6 +344,11 @@ static void one_op(struct run *r)
 	default:
 		check_alloc_range(r);
 	}
+	if (getenv("MT_DUMP_OP") && r->op == strtoul(getenv("MT_DUMP_OP"), NULL, 0)
+	    && mt_is_alloc(&r->mt)) {
+		printf("# DUMP AFTER\n");
+		mt_dump(&r->mt, mt_dump_dec);
+	}
 	if (r->model.count > r->peak)
 		r->peak = r->model.count;
 	if (mt_height(&r->mt) > r->peak_height)
@@ -331,7 +358,8 @@ static void one_op(struct run *r)
 			fail_msg("seed %" PRIu64 " op %lu: invalid tree: %s",
 				 seed, r->op, msg);
 	}
-	if (r->op % 65536 == 0)
+	if (r->op >= check_from && r->op <= check_to &&
+	    r->op % check_every == 0)
 		check_all(r);
 }
 
@@ -387,6 +415,12 @@ int main(void)
 		ops = strtoul(s, NULL, 0);
 	if ((s = getenv("MT_TARGET")))
 		target = strtoul(s, NULL, 0);
+	if ((s = getenv("MT_CHECK_EVERY")) && strtoul(s, NULL, 0))
+		check_every = strtoul(s, NULL, 0);
+	if ((s = getenv("MT_CHECK_FROM")))
+		check_from = strtoul(s, NULL, 0);
+	if ((s = getenv("MT_CHECK_TO")))
+		check_to = strtoul(s, NULL, 0);
 	printf("# seed %" PRIu64 " (replay with MT_SEED=%" PRIu64 ")\n", seed,
 	       seed);
 	return cmocka_run_group_tests_name("maple_random", tests, NULL, NULL);

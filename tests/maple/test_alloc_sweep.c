@@ -325,10 +325,8 @@ static void test_sweep_regular(void **state)
 static void test_sweep_rcu(void **state)
 {
 	(void)state;
-	urcu_memb_register_thread();
 	sweep_all(MT_FLAGS_USE_RCU);
 	sweep_all(MT_FLAGS_USE_RCU | MT_FLAGS_ALLOC_RANGE);
-	urcu_memb_unregister_thread();
 }
 
 /* dup of a 10,000-entry tree: the copy is all or nothing */
@@ -488,9 +486,7 @@ static void test_prealloc_cannot_fail(void **state)
 	printf("# seed %llu\n", (unsigned long long)seed);
 	prealloc_run(0, seed);
 	prealloc_run(MT_FLAGS_ALLOC_RANGE, seed);
-	urcu_memb_register_thread();
 	prealloc_run(MT_FLAGS_USE_RCU, seed);
-	urcu_memb_unregister_thread();
 }
 
 int main(void)

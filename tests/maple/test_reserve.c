@@ -45,7 +45,6 @@ static int setup(void **state)
 {
 	static struct fx f;
 
-	urcu_memb_register_thread();
 	memset(&f, 0, sizeof(f));
 	f.cache = mt_node_cache_create(NULL);
 	f.fault = mt_fault_allocator_create(f.cache);
@@ -71,7 +70,6 @@ static int teardown(void **state)
 	assert_int_equal(st.live, 0);
 	mt_allocator_destroy(f->fault);
 	mt_allocator_destroy(f->cache);
-	urcu_memb_unregister_thread();
 	return 0;
 }
 

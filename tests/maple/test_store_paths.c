@@ -168,7 +168,6 @@ static void test_node_store_rcu(void **state)
 	uint64_t before;
 
 	(void)state;
-	urcu_memb_register_thread();
 	t_init(&t, MT_FLAGS_USE_RCU);
 	t_fill(&t, 2000);
 	/* make room in the leaf of entries 496..503: one new node */
@@ -188,7 +187,6 @@ static void test_node_store_rcu(void **state)
 	assert_int_equal(allocs(&t), before + 1);
 	t_check(&t);
 	t_fini(&t);
-	urcu_memb_unregister_thread();
 }
 
 /*

@@ -552,10 +552,8 @@ static void test_exact_fit_no_alloc(void **state)
 {
 	exact_fit_no_alloc(*state, 0);
 	exact_fit_no_alloc(*state, MT_FLAGS_ALLOC_RANGE);
-	/* RCU mode frees through call_rcu, which wants a registered thread */
-	urcu_memb_register_thread();
+	/* RCU mode: the library registers this thread with liburcu */
 	exact_fit_no_alloc(*state, MT_FLAGS_USE_RCU);
-	urcu_memb_unregister_thread();
 }
 
 int main(void)

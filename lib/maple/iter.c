@@ -24,38 +24,61 @@ static void *mas_here(struct ma_state *mas)
 		return mas_descend(mas, mas->index);
 	node = mt_to_node(mas->node);
 	entry = rcu_dereference(node->r.slot[mas->offset]);
-	if (unlikely(mt_node_is_dead(node)))
-		return mas_descend(mas, mas->index);
+	if (unlikely(mt_node_is_dead(node))) {
+		/* replaced under us: look again, keeping the range's bounds */
+		unsigned long index = mas->index, last = mas->last;
+
+		entry = mas_descend(mas, index);
+		if (mas->index < index)
+			mas->index = index;
+		if (mas->last > last)
+			mas->last = last;
+	}
 	return entry;
 }
 
-/* Move to the range after the current one; false at the end of the tree. */
+/*
+ * Move to the range after the current one; false at the end of the tree.
+ * Crossing into another leaf walks from the root again; under RCU a
+ * writer may meanwhile have stored a range straddling that point, so the
+ * range found is clamped to start after what was already returned: an
+ * iteration never goes back or overlaps itself.
+ */
 static bool mas_step_next(struct ma_state *mas)
 {
+	unsigned long from = mas->last + 1;
+
 	if (mas->last == ULONG_MAX)
 		return false;
-	if (mas->node && mas->offset < mas->end &&
-	    !mt_node_is_dead(mt_to_node(mas->node))) {
+	if (mas->node && mas->offset < mas->end) {
 		mas->offset++;
 		mas_set_slot_range(mas);
-	} else {
-		mas_descend(mas, mas->last + 1);
+		/* the range was read from the node: was it whole? */
+		if (!mt_node_is_dead(mt_to_node(mas->node)))
+			return true;
 	}
+	mas_descend(mas, from);
+	if (mas->index < from)
+		mas->index = from;
 	return true;
 }
 
 /* Move to the range before the current one; false at the start. */
 static bool mas_step_prev(struct ma_state *mas)
 {
+	unsigned long to = mas->index - 1;
+
 	if (mas->index == 0)
 		return false;
-	if (mas->node && mas->offset > 0 &&
-	    !mt_node_is_dead(mt_to_node(mas->node))) {
+	if (mas->node && mas->offset > 0) {
 		mas->offset--;
 		mas_set_slot_range(mas);
-	} else {
-		mas_descend(mas, mas->index - 1);
+		if (!mt_node_is_dead(mt_to_node(mas->node)))
+			return true;
 	}
+	mas_descend(mas, to);
+	if (mas->last > to)
+		mas->last = to;
 	return true;
 }
 
@@ -243,7 +266,7 @@ static inline void *mas_next_in_leaf(struct ma_state *mas, unsigned long max)
 	unsigned int off = mas->offset;
 
 	while (off < mas->end) {
-		unsigned long first = pivots[off] + 1;
+		unsigned long first = pivots[off] + 1, last;
 		void *entry;
 
 		off++;
@@ -252,11 +275,13 @@ static inline void *mas_next_in_leaf(struct ma_state *mas, unsigned long max)
 		entry = rcu_dereference(node->r.slot[off]);
 		if (!entry)
 			continue;
+		last = off < mas->end ? pivots[off] : mas->max;
+		/* everything read: now make sure the node was whole */
 		if (unlikely(mt_node_is_dead(node)))
 			return NULL;
 		mas->offset = (unsigned char)off;
 		mas->index = first;
-		mas->last = off < mas->end ? pivots[off] : mas->max;
+		mas->last = last;
 		return entry;
 	}
 	return NULL;

@@ -237,8 +237,16 @@ static inline struct maple_node *mt_parent_node(const struct maple_node *node)
 	return (struct maple_node *)(node->parent & MT_ENODE_ADDR_MASK);
 }
 
+/*
+ * Has @node been replaced?  Readers call this *after* reading what they
+ * need from the node, and discard those reads if it is dead: a writer
+ * marks a node dead before anything else about it changes, so reads
+ * ordered before a "not dead" answer saw it whole.  The read barrier keeps
+ * that order.
+ */
 static inline bool mt_node_is_dead(const struct maple_node *node)
 {
+	cmm_smp_rmb();
 	return CMM_LOAD_SHARED(node->parent) == (uintptr_t)node;
 }
 

@@ -103,10 +103,11 @@ retry:
 			mas->max = max;
 			mas->offset = (unsigned char)off;
 			mas->end = (unsigned char)mt_node_end(node, type, max);
+			mas_set_slot_range(mas);
+			/* all read from the leaf: was it whole? */
 			if (unlikely(mt_node_is_dead(node)))
 				goto retry;
 			mas->status = ma_active;
-			mas_set_slot_range(mas);
 			return entry;
 		}
 		if (off > 0)

@@ -6,7 +6,11 @@
  *
  * Environment: MT_SEED (default: time-based, printed), MT_OPS (operations
  * per tree type), MT_TARGET (entries to grow to).  A failing run prints
- * its seed; MT_SEED=<seed> replays it.
+ * its seed; MT_SEED=<seed> replays it.  To narrow a failure down to one
+ * operation: MT_CHECK_EVERY=n with MT_CHECK_FROM/MT_CHECK_TO compare the
+ * whole tree with the model every n operations in that window (and trace
+ * each operation's kind), and MT_DUMP_OP=op dumps the allocation tree
+ * before and after that operation.
  */
 #include <errno.h>
 #include <inttypes.h>

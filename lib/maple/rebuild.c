@@ -12,7 +12,7 @@
  *     from the root, so the same code serves siblings and cousins;
  *   - too many items: if the left or right sibling under the same parent
  *     has room, take it in too (a push: the parent keeps its slot count);
- *   - pack into 1..4 nodes.  Rightmost nodes are filled completely from the
+ *   - pack into new nodes (at most 4 in practice, see below).  Rightmost nodes are filled completely from the
  *     left (sequential appends leave full nodes behind); others are split
  *     evenly, which keeps each at least half full.
  *
@@ -24,9 +24,10 @@
  *
  * Bound on a big node: at the leaves, 15 items left of the first touched
  * slot, 3 from the write, 15 right of it, plus a 16-item neighbour: 49.
- * Above, 15 + 4 + 15 + 16 = 50.  MT_BIG_SLOTS (64) covers both, and 50
- * items never need more than 4 nodes of 16 or, with 10-slot nodes, 9 + 4 +
- * 9 + 10 = 32 items fit in 4 as well.
+ * Above, 15 + 4 + 15 + 16 = 50.  An overfull run takes in a sibling only
+ * while the total stays within 3 nodes' worth.  MT_BIG_SLOTS (64) covers
+ * all of these, and MT_PACK_MAX sizes the per-level arrays for a full big
+ * node even in 10-slot nodes, so no input can overrun them.
  */
 #include <errno.h>
 #include <string.h>

@@ -8,12 +8,6 @@
 
 #include "mas.h"
 
-static void mas_set_err(struct ma_state *mas, int err)
-{
-	mas->status = ma_error;
-	mas->node = (struct maple_enode *)xa_mk_internal((unsigned long)(long)err);
-}
-
 LIBIOVA_EXPORT void *mas_store(struct ma_state *mas, void *entry)
 {
 	if (mas->index > mas->last) {

@@ -270,8 +270,7 @@ static bool range_occupied(struct maple_tree *mt, unsigned long first,
 
 static void *write_failed(struct ma_state *mas, int err)
 {
-	mas->status = ma_error;
-	mas->node = (struct maple_enode *)xa_mk_internal((unsigned long)(long)err);
+	mas_set_err(mas, err);
 	return NULL;
 }
 

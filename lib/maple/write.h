@@ -6,7 +6,7 @@
  * A write that cannot be done in place is done in two phases:
  *
  *   1. build: starting from the leaves, the items that replace a run of
- *      old nodes are gathered in a "big node" and packed into 1..4 new
+ *      old nodes are gathered in a "big node" and packed into a few new
  *      nodes; the level above then gathers its own items around them, and
  *      so on up to the first level where one new node replaces exactly one
  *      old node, or to the root.  Nothing visible changes; every node is

@@ -15,10 +15,18 @@
  *
  * Locking (see docs/maple-tree.md):
  *   - the normal API (mtree_*, mt_*) locks for itself: writers take the
- *     tree's internal lock, readers run under the RCU read lock;
+ *     tree's internal lock, readers run under the RCU read lock.  When a
+ *     write runs out of nodes and its gfp may block, the internal lock is
+ *     dropped while allocating and the write is redone from a fresh walk.
+ *   - a tree created with MT_FLAGS_LOCK_EXTERN is protected by the user's
+ *     own lock (mt_set_external_lock): the caller holds it around every
+ *     write, normal API included, and the library never takes nor drops
+ *     it.  Debug builds check it is held on every write.
  *   - the advanced API (mas_*) leaves locking to the caller: hold
  *     mtree_lock() (or the external lock) to write, and the lock or the RCU
  *     read lock to read.  Gap searches (mas_empty_area*) need the lock.
+ *   - reads under the RCU read lock alone are safe during writes only for
+ *     a tree in RCU mode (MT_FLAGS_USE_RCU, mt_set_in_rcu).
  *
  * Errors are negative errno values: -EINVAL (bad arguments), -EEXIST
  * (insert over an entry), -EBUSY (no gap of that size), -ENOMEM.  A write
@@ -139,11 +147,14 @@ struct mt_tree_stats {
 	uint64_t erase_zeroed;        /* erases left as XA_ZERO_ENTRY */
 };
 
+/* Whether the user's lock @lock is held (see mt_set_external_lock_check). */
+typedef bool (*mt_lock_held_fn)(void *lock);
+
 /*
- * A tree.  Initialize with DEFINE_MTREE, MTREE_INIT or mt_init_flags();
- * the fields are the library's.  ma_alloc is the node allocator (NULL for
- * mt_allocator_default()); set it with mt_set_allocator() while the tree is
- * empty.
+ * A tree.  Initialize with DEFINE_MTREE, MTREE_INIT, MTREE_INIT_EXT or
+ * mt_init_flags(); the fields are the library's.  ma_alloc is the node
+ * allocator (NULL for mt_allocator_default()); set it with
+ * mt_set_allocator() while the tree is empty.
  */
 struct maple_tree {
 	pthread_mutex_t ma_lock;
@@ -155,12 +166,27 @@ struct maple_tree {
 	struct mt_tree_stats ma_stats;
 	mt_erase_failed_fn ma_erase_failed;
 	void *ma_erase_failed_arg;
+	/* MT_FLAGS_LOCK_EXTERN: the user's lock, and how to test it is held
+	 * (NULL: it is a pthread_mutex_t) */
+	void *ma_external_lock;
+	mt_lock_held_fn ma_lock_held;
 };
 
 #define MTREE_INIT(name, __flags)                                             \
 	{                                                                     \
 		PTHREAD_MUTEX_INITIALIZER, (__flags), NULL, NULL, NULL,       \
-		{ 0, 0, 0, 0, 0, 0 }, NULL, NULL                              \
+		{ 0, 0, 0, 0, 0, 0 }, NULL, NULL, NULL, NULL                  \
+	}
+
+/*
+ * A tree protected by the user's pthread_mutex_t @__lock (a pointer):
+ * MT_FLAGS_LOCK_EXTERN is added to @__flags.
+ */
+#define MTREE_INIT_EXT(name, __flags, __lock)                                 \
+	{                                                                     \
+		PTHREAD_MUTEX_INITIALIZER,                                    \
+		(__flags) | MT_FLAGS_LOCK_EXTERN, NULL, NULL, NULL,           \
+		{ 0, 0, 0, 0, 0, 0 }, NULL, NULL, (__lock), NULL              \
 	}
 
 #define DEFINE_MTREE(name) struct maple_tree name = MTREE_INIT(name, 0)
@@ -199,9 +225,59 @@ static inline bool mtree_empty(const struct maple_tree *mt)
 /* Height of the tree: 0 when empty or when the root holds one entry. */
 unsigned int mt_height(const struct maple_tree *mt);
 
-/* The tree's internal lock, for users of the advanced API. */
+/*
+ * The tree's internal lock, for users of the advanced API.  Blocks until
+ * the lock is free; never allocates.  On a tree with an external lock it
+ * still takes the (then unused) internal lock: take your own lock instead.
+ */
 void mtree_lock(struct maple_tree *mt);
 void mtree_unlock(struct maple_tree *mt);
+
+static inline bool mt_external_lock(const struct maple_tree *mt)
+{
+	return (mt->ma_flags & MT_FLAGS_LOCK_MASK) == MT_FLAGS_LOCK_EXTERN;
+}
+
+/*
+ * mt_set_external_lock - protect @mt with the user's mutex @lock instead of
+ * its internal lock; sets MT_FLAGS_LOCK_EXTERN.  From then on the caller
+ * holds @lock around every write to @mt, through the normal API too, and
+ * the library never takes or drops it (a blocking allocation then waits
+ * with @lock held).  Call it before the tree is shared.  Never blocks.
+ *
+ * mt_set_external_lock_check - the same for any other kind of lock (a
+ * spinlock, a rwlock held for writing): @held(@lock) tells whether it is
+ * held.  @held may be NULL (no check).
+ */
+void mt_set_external_lock(struct maple_tree *mt, pthread_mutex_t *lock);
+void mt_set_external_lock_check(struct maple_tree *mt, void *lock,
+				mt_lock_held_fn held);
+
+/*
+ * mt_lock_is_held - whether the lock that protects writes to @mt is held:
+ * the internal lock, or the external lock through its check (true when
+ * there is no check).  A mutex is reported held whichever thread holds it.
+ */
+bool mt_lock_is_held(struct maple_tree *mt);
+
+/*
+ * Called by debug builds (NDEBUG not defined when libmapletree was built)
+ * when a write to a tree with an external lock finds the lock not held.
+ * The default prints the violation to stderr and aborts.  Process-wide;
+ * NULL restores the default.  Release builds make no check.
+ */
+typedef void (*mt_lock_violation_fn)(struct maple_tree *mt, const char *what);
+void mt_set_lock_violation_handler(mt_lock_violation_fn fn);
+
+/*
+ * mt_set_in_rcu / mt_clear_in_rcu - switch RCU mode on or off.  In RCU
+ * mode, readers under the RCU read lock alone may run during writes:
+ * writers copy what they change and free replaced nodes after a grace
+ * period.  Takes the internal lock (with an external lock the caller
+ * holds it).  Never allocates.
+ */
+void mt_set_in_rcu(struct maple_tree *mt);
+void mt_clear_in_rcu(struct maple_tree *mt);
 
 /* ---- normal API: locks for itself ----------------------------------- */
 

@@ -3,11 +3,11 @@
  * alloc_range.c - storing into free space of an allocation tree: the
  * lowest, the highest, or the next one cyclically.  Each is a gap search
  * (gap.c) and a store, under the tree lock, so nothing can take the space
- * between the two.
+ * between the two; a retry after allocating searches again.
  */
 #include <errno.h>
 
-#include "mas.h"
+#include "lock.h"
 
 static int alloc_checks(struct maple_tree *mt, void *entry)
 {
@@ -18,26 +18,43 @@ static int alloc_checks(struct maple_tree *mt, void *entry)
 	return 0;
 }
 
+/* An allocation: each attempt searches again (the tree may have changed
+ * while the write loop allocated with the lock dropped). */
+struct alloc_args {
+	void *entry;
+	unsigned long size, min, max;
+	bool rev;
+	unsigned long range_lo, *next;   /* cyclic only */
+	bool wrapped;
+};
+
+static int alloc_op(struct ma_state *mas, gfp_t gfp, void *arg)
+{
+	struct alloc_args *a = arg;
+	int ret;
+
+	mas_reset(mas);
+	ret = a->rev ? mas_empty_area_rev(mas, a->min, a->max, a->size)
+		     : mas_empty_area(mas, a->min, a->max, a->size);
+	if (ret)
+		return ret;
+	mt_write(mas, a->entry, gfp);
+	return mas_is_err(mas) ? xa_err(mas->node) : 0;
+}
+
 static int alloc_in(struct maple_tree *mt, unsigned long *startp, void *entry,
 		    unsigned long size, unsigned long min, unsigned long max,
 		    gfp_t gfp, bool rev)
 {
 	MA_STATE(mas, mt, 0, 0);
+	struct alloc_args a = { entry, size, min, max, rev, 0, NULL, false };
 	int ret = alloc_checks(mt, entry);
 
 	if (ret)
 		return ret;
-	mtree_lock(mt);
-	ret = rev ? mas_empty_area_rev(&mas, min, max, size)
-		  : mas_empty_area(&mas, min, max, size);
-	if (!ret) {
-		mt_write(&mas, entry, gfp);
-		if (mas_is_err(&mas))
-			ret = xa_err(mas.node);
-		else
-			*startp = mas.index;
-	}
-	mtree_unlock(mt);
+	ret = mt_locked_write(&mas, gfp, alloc_op, &a);
+	if (!ret)
+		*startp = mas.index;
 	return ret;
 }
 
@@ -57,6 +74,32 @@ LIBIOVA_EXPORT int mtree_alloc_rrange(struct maple_tree *mt,
 	return alloc_in(mt, startp, entry, size, min, max, gfp, true);
 }
 
+/* The first free index at or after *next, wrapping to range_lo once. */
+static int cyclic_op(struct ma_state *mas, gfp_t gfp, void *arg)
+{
+	struct alloc_args *a = arg;
+	unsigned long hi = a->max;
+	unsigned long min = *a->next > a->range_lo ? *a->next : a->range_lo;
+	int ret;
+
+	mas_reset(mas);
+	a->wrapped = false;
+	ret = min <= hi ? mas_empty_area(mas, min, hi, 1) : -EBUSY;
+	if (ret == -EBUSY && min > a->range_lo) {
+		ret = mas_empty_area(mas, a->range_lo, min - 1, 1);
+		a->wrapped = true;
+	}
+	if (ret)
+		return ret;
+	mt_write(mas, a->entry, gfp);
+	if (mas_is_err(mas))
+		return xa_err(mas->node);
+	/* the lock is still held: record the wrap while it is */
+	if (mas->index == ULONG_MAX)
+		mas->tree->ma_flags |= MT_FLAGS_ALLOC_WRAPPED;
+	return 0;
+}
+
 LIBIOVA_EXPORT int mtree_alloc_cyclic(struct maple_tree *mt,
 				      unsigned long *startp, void *entry,
 				      unsigned long range_lo,
@@ -64,33 +107,18 @@ LIBIOVA_EXPORT int mtree_alloc_cyclic(struct maple_tree *mt,
 				      unsigned long *next, gfp_t gfp)
 {
 	MA_STATE(mas, mt, 0, 0);
-	unsigned long min;
-	bool wrapped = false;
+	struct alloc_args a = { entry, 1, range_lo, range_hi, false,
+				range_lo, next, false };
 	int ret = alloc_checks(mt, entry);
 
 	if (ret)
 		return ret;
 	if (range_lo > range_hi)
 		return -EINVAL;
-	mtree_lock(mt);
-	min = *next > range_lo ? *next : range_lo;
-	ret = min <= range_hi ? mas_empty_area(&mas, min, range_hi, 1) : -EBUSY;
-	if (ret == -EBUSY && min > range_lo) {
-		ret = mas_empty_area(&mas, range_lo, min - 1, 1);
-		wrapped = true;
-	}
-	if (!ret) {
-		mt_write(&mas, entry, gfp);
-		if (mas_is_err(&mas)) {
-			ret = xa_err(mas.node);
-		} else {
-			*startp = mas.index;
-			*next = mas.index + 1;
-			if (*next == 0)
-				mt->ma_flags |= MT_FLAGS_ALLOC_WRAPPED;
-			ret = wrapped;
-		}
-	}
-	mtree_unlock(mt);
-	return ret;
+	ret = mt_locked_write(&mas, gfp, cyclic_op, &a);
+	if (ret)
+		return ret;
+	*startp = mas.index;
+	*next = mas.index + 1;
+	return a.wrapped;
 }

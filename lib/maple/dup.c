@@ -4,13 +4,16 @@
  *
  * Every node the copy needs is taken first, all or nothing, so a copy that
  * cannot get its memory leaves the new tree empty and nothing allocated.
+ * With internal locks and a blocking gfp the nodes are taken with the locks
+ * dropped; the source is counted again afterwards and the nodes taken again
+ * if it changed size meanwhile.
  * Then the nodes are copied top-down and their parent links rewritten.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "node.h"
+#include "lock.h"
 
 static size_t count_nodes(struct maple_enode *enode)
 {
@@ -46,32 +49,76 @@ static struct maple_enode *copy_subtree(struct maple_enode *src, void ***pool)
 	return enode;
 }
 
+static void dup_lock(struct maple_tree *mt, struct maple_tree *new_tree)
+{
+	mt_write_lock(mt, "mtree_dup");
+	mt_write_lock(new_tree, "mtree_dup");
+}
+
+static void dup_unlock(struct maple_tree *mt, struct maple_tree *new_tree)
+{
+	mt_write_unlock(new_tree);
+	mt_write_unlock(mt);
+}
+
+static void free_nodes(struct mt_allocator *alloc, void **nodes, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		mt_node_free(alloc, nodes[i]);
+}
+
 LIBIOVA_EXPORT int mtree_dup(struct maple_tree *mt, struct maple_tree *new_tree,
 			     gfp_t gfp)
 {
 	struct mt_allocator *alloc;
 	void **nodes = NULL, **pool;
 	void *root;
-	size_t n = 0;
+	size_t have = 0;
+	bool drop;
 	int ret = 0;
 
 	if (!mt || !new_tree || mt == new_tree)
 		return -EINVAL;
-	mtree_lock(mt);
-	mtree_lock(new_tree);
-	if (new_tree->ma_root) {
-		ret = -EINVAL;
+	alloc = mt_allocator_of(new_tree);
+	/* a blocking allocation happens with internal locks dropped */
+	drop = gfpflags_allow_blocking(gfp) && !mt_external_lock(mt) &&
+	       !mt_external_lock(new_tree);
+	dup_lock(mt, new_tree);
+	for (;;) {
+		size_t need;
+		void **grown;
+
+		if (new_tree->ma_root) {
+			ret = -EINVAL;
+			break;
+		}
+		root = mt->ma_root;
+		need = mt_root_is_node(root) ? count_nodes(root) : 0;
+		if (need == have)
+			break;
+		/* first pass, or @mt changed while the locks were dropped */
+		free_nodes(alloc, nodes, have);
+		have = 0;
+		if (drop)
+			dup_unlock(mt, new_tree);
+		grown = realloc(nodes, need * sizeof(*nodes));
+		if (grown) {
+			nodes = grown;
+			if (!mt_node_alloc_bulk(alloc, gfp, need, nodes))
+				have = need;
+		}
+		if (drop)
+			dup_lock(mt, new_tree);
+		if (have != need) {
+			ret = -ENOMEM;
+			break;
+		}
+	}
+	if (ret) {
+		free_nodes(alloc, nodes, have);
 		goto out;
 	}
-	alloc = mt_allocator_of(new_tree);
-	root = mt->ma_root;
-	if (mt_root_is_node(root)) {
-		n = count_nodes(root);
-		nodes = malloc(n * sizeof(*nodes));
-		if (!nodes || mt_node_alloc_bulk(alloc, gfp, n, nodes)) {
-			ret = -ENOMEM;
-			goto out;
-		}
+	if (have) {
 		pool = nodes;
 		root = copy_subtree(root, &pool);
 		mt_set_parent_root(mt_to_node(root), new_tree);
@@ -84,8 +131,7 @@ LIBIOVA_EXPORT int mtree_dup(struct maple_tree *mt, struct maple_tree *new_tree,
 			       MT_FLAGS_ALLOC_WRAPPED));
 	rcu_assign_pointer(new_tree->ma_root, root);
 out:
+	dup_unlock(mt, new_tree);
 	free(nodes);
-	mtree_unlock(new_tree);
-	mtree_unlock(mt);
 	return ret;
 }

@@ -9,7 +9,7 @@
  */
 #include <errno.h>
 
-#include "node.h"
+#include "lock.h"
 
 static void reserve_push(struct maple_tree *mt, void *node)
 {
@@ -56,6 +56,39 @@ void mt_reserve_refill(struct maple_tree *mt, gfp_t gfp)
 		reserve_fill(mt, gfp, true);
 }
 
+void mt_reserve_refill_unlocked(struct maple_tree *mt, gfp_t gfp)
+{
+	struct mt_allocator *alloc = mt_allocator_of(mt);
+	void *got = NULL;
+	unsigned int want;
+
+	if (mt->ma_stats.reserve_now >= mt->ma_stats.reserve_target)
+		return;
+	want = mt->ma_stats.reserve_target - mt->ma_stats.reserve_now;
+	mtree_unlock(mt);
+	for (unsigned int i = 0; i < want; i++) {
+		void *node = mt_node_alloc(alloc, gfp);
+
+		if (!node)
+			break;
+		*(void **)node = got;
+		got = node;
+	}
+	mtree_lock(mt);
+	/* the target or the reserve may have moved meanwhile */
+	while (got) {
+		void *node = got;
+
+		got = *(void **)node;
+		if (mt->ma_stats.reserve_now < mt->ma_stats.reserve_target) {
+			reserve_push(mt, node);
+			mt->ma_stats.reserve_refills++;
+		} else {
+			mt_node_free(alloc, node);
+		}
+	}
+}
+
 void mt_reserve_release(struct maple_tree *mt)
 {
 	struct mt_allocator *alloc = mt_allocator_of(mt);
@@ -76,14 +109,14 @@ LIBIOVA_EXPORT int mt_reserve_nodes(struct maple_tree *mt, unsigned int nr,
 
 	if (!mt)
 		return -EINVAL;
-	mtree_lock(mt);
+	mt_write_lock(mt, "mt_reserve_nodes");
 	mt->ma_stats.reserve_target = nr;
 	if (!nr)
 		mt_reserve_release(mt);
 	else if (!reserve_fill(mt, gfp, false))
 		ret = -ENOMEM;
 	mt->ma_stats.reserve_low = mt->ma_stats.reserve_now;
-	mtree_unlock(mt);
+	mt_write_unlock(mt);
 	return ret;
 }
 
@@ -92,17 +125,17 @@ LIBIOVA_EXPORT int mt_tree_stats(struct maple_tree *mt,
 {
 	if (!mt || !st)
 		return -EINVAL;
-	mtree_lock(mt);
+	mt_write_lock(mt, "mt_tree_stats");
 	*st = mt->ma_stats;
-	mtree_unlock(mt);
+	mt_write_unlock(mt);
 	return 0;
 }
 
 LIBIOVA_EXPORT void mt_set_erase_failed(struct maple_tree *mt,
 					mt_erase_failed_fn fn, void *arg)
 {
-	mtree_lock(mt);
+	mt_write_lock(mt, "mt_set_erase_failed");
 	mt->ma_erase_failed = fn;
 	mt->ma_erase_failed_arg = arg;
-	mtree_unlock(mt);
+	mt_write_unlock(mt);
 }

@@ -6,7 +6,7 @@
  */
 #include <errno.h>
 
-#include "mas.h"
+#include "lock.h"
 
 LIBIOVA_EXPORT void *mas_store(struct ma_state *mas, void *entry)
 {
@@ -109,24 +109,34 @@ LIBIOVA_EXPORT void *mas_erase(struct ma_state *mas)
 
 /* ---- normal API writers ------------------------------------------------ */
 
-/* Store under the tree lock; returns 0 or the error. */
-static int locked_write(struct maple_tree *mt, unsigned long first,
-			unsigned long last, void *entry, gfp_t gfp)
-{
-	MA_STATE(mas, mt, first, last);
+/* What a normal-API write is asked to do; each attempt starts from it. */
+struct write_args {
+	unsigned long first, last;
+	void *entry;      /* to store; for an erase, the entry erased */
+	bool insert;
+};
 
-	mtree_lock(mt);
-	mt_write(&mas, entry, gfp);
-	mtree_unlock(mt);
-	return mas_is_err(&mas) ? xa_err(mas.node) : 0;
+static int store_op(struct ma_state *mas, gfp_t gfp, void *arg)
+{
+	struct write_args *a = arg;
+
+	mas_set_range(mas, a->first, a->last);
+	if (a->insert)
+		mt_insert(mas, a->entry, gfp);
+	else
+		mt_write(mas, a->entry, gfp);
+	return mas_is_err(mas) ? xa_err(mas->node) : 0;
 }
 
 LIBIOVA_EXPORT int mtree_store_range(struct maple_tree *mt, unsigned long first,
 				     unsigned long last, void *entry, gfp_t gfp)
 {
+	MA_STATE(mas, mt, first, last);
+	struct write_args a = { first, last, entry, false };
+
 	if (first > last || mt_is_reserved(entry))
 		return -EINVAL;
-	return locked_write(mt, first, last, entry, gfp);
+	return mt_locked_write(&mas, gfp, store_op, &a);
 }
 
 LIBIOVA_EXPORT int mtree_store(struct maple_tree *mt, unsigned long index,
@@ -140,16 +150,11 @@ LIBIOVA_EXPORT int mtree_insert_range(struct maple_tree *mt,
 				      void *entry, gfp_t gfp)
 {
 	MA_STATE(mas, mt, first, last);
-	int ret = 0;
+	struct write_args a = { first, last, entry, true };
 
 	if (first > last || !entry || mt_is_reserved(entry))
 		return -EINVAL;
-	mtree_lock(mt);
-	mt_insert(&mas, entry, gfp);
-	if (mas_is_err(&mas))
-		ret = xa_err(mas.node);
-	mtree_unlock(mt);
-	return ret;
+	return mt_locked_write(&mas, gfp, store_op, &a);
 }
 
 LIBIOVA_EXPORT int mtree_insert(struct maple_tree *mt, unsigned long index,
@@ -158,28 +163,49 @@ LIBIOVA_EXPORT int mtree_insert(struct maple_tree *mt, unsigned long index,
 	return mtree_insert_range(mt, index, index, entry, gfp);
 }
 
+static int erase_op(struct ma_state *mas, gfp_t gfp, void *arg)
+{
+	struct write_args *a = arg;
+
+	mas_set(mas, a->first);
+	a->entry = mt_erase(mas, gfp);
+	return mas_is_err(mas) ? xa_err(mas->node) : 0;
+}
+
+/*
+ * No node from the allocator, even blocking, nor from the reserve.
+ * Overwrite the range in place with XA_ZERO_ENTRY: an exact fit, which
+ * needs no node.  The entry is gone for readers; the range stays occupied
+ * until a later erase in it succeeds.  Loudly.  Under the write lock,
+ * taken again after the failed erase: if another writer emptied the range
+ * meanwhile, that erase came first and there is nothing left to park.
+ */
+static void *erase_to_zero(struct maple_tree *mt, unsigned long index)
+{
+	MA_STATE(mas, mt, index, index);
+	void *entry = mas_descend(&mas, index);
+
+	if (!entry || xa_is_zero(entry))
+		return NULL;
+	mas_set_range(&mas, mas.index, mas.last);
+	mt_write(&mas, XA_ZERO_ENTRY, GFP_NOWAIT);
+	mt->ma_stats.erase_zeroed++;
+	if (mt->ma_erase_failed)
+		mt->ma_erase_failed(mt, index, entry, mt->ma_erase_failed_arg);
+	return entry;
+}
+
 LIBIOVA_EXPORT void *mtree_erase(struct maple_tree *mt, unsigned long index)
 {
 	MA_STATE(mas, mt, index, index);
+	struct write_args a = { index, index, NULL, false };
 	void *entry;
 
-	mtree_lock(mt);
-	entry = mt_erase(&mas, GFP_KERNEL | __GFP_HIGH);
-	if (mas_is_err(&mas)) {
-		/*
-		 * No node from the allocator or the reserve.  Overwrite the
-		 * range in place with XA_ZERO_ENTRY: an exact fit, which needs
-		 * no node.  The entry is gone for readers; the range stays
-		 * occupied until a later erase in it succeeds.  Loudly.
-		 */
-		entry = mas_descend(&mas, index);
-		mas_set_range(&mas, mas.index, mas.last);
-		mt_write(&mas, XA_ZERO_ENTRY, GFP_NOWAIT);
-		mt->ma_stats.erase_zeroed++;
-		if (mt->ma_erase_failed)
-			mt->ma_erase_failed(mt, index, entry,
-					    mt->ma_erase_failed_arg);
-	}
-	mtree_unlock(mt);
+	if (!mt_locked_write(&mas, GFP_KERNEL | __GFP_HIGH, erase_op, &a))
+		return xa_is_zero(a.entry) ? NULL : a.entry;
+	/* no node anywhere: rare, so parking may take the lock again */
+	mt_write_lock(mt, "mtree_erase");
+	entry = erase_to_zero(mt, index);
+	mt_write_unlock(mt);
 	return xa_is_zero(entry) ? NULL : entry;
 }

@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "node.h"
+#include "lock.h"
 
 LIBIOVA_EXPORT void mt_init_flags(struct maple_tree *mt, unsigned int flags)
 {
@@ -19,6 +19,8 @@ LIBIOVA_EXPORT void mt_init_flags(struct maple_tree *mt, unsigned int flags)
 	memset(&mt->ma_stats, 0, sizeof(mt->ma_stats));
 	mt->ma_erase_failed = NULL;
 	mt->ma_erase_failed_arg = NULL;
+	mt->ma_external_lock = NULL;
+	mt->ma_lock_held = NULL;
 }
 
 LIBIOVA_EXPORT int mt_set_allocator(struct maple_tree *mt,
@@ -37,21 +39,11 @@ LIBIOVA_EXPORT unsigned int mt_height(const struct maple_tree *mt)
 	return mt_flags_height(mt->ma_flags);
 }
 
-LIBIOVA_EXPORT void mtree_lock(struct maple_tree *mt)
-{
-	pthread_mutex_lock(&mt->ma_lock);
-}
-
-LIBIOVA_EXPORT void mtree_unlock(struct maple_tree *mt)
-{
-	pthread_mutex_unlock(&mt->ma_lock);
-}
-
 LIBIOVA_EXPORT void mtree_destroy(struct maple_tree *mt)
 {
 	void *root;
 
-	mtree_lock(mt);
+	mt_write_lock(mt, "mtree_destroy");
 	root = mt->ma_root;
 	rcu_assign_pointer(mt->ma_root, NULL);
 	mt_set_height(mt, 0);
@@ -60,5 +52,5 @@ LIBIOVA_EXPORT void mtree_destroy(struct maple_tree *mt)
 	/* the reserve goes too; its target stays for the next writes */
 	mt_reserve_release(mt);
 	mt->ma_flags &= ~MT_FLAGS_ALLOC_WRAPPED;
-	mtree_unlock(mt);
+	mt_write_unlock(mt);
 }

@@ -19,7 +19,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "mas.h"
+#include "lock.h"
 #include "write.h"
 
 /* A leaf seen as arrays: a leaf node, or the root entry / empty tree. */
@@ -466,8 +466,10 @@ erased:
 static void *write_refill(struct ma_state *mas, void *entry, gfp_t gfp,
 			  enum wr_mode mode)
 {
-	void *old = write_core(mas, entry, gfp, NULL, mode);
+	void *old;
 
+	mt_assert_write_locked(mas->tree, "a write");
+	old = write_core(mas, entry, gfp, NULL, mode);
 	if (!mas_is_err(mas))
 		mt_reserve_refill(mas->tree, gfp);
 	return old;

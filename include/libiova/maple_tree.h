@@ -407,6 +407,15 @@ void mt_set_erase_failed(struct maple_tree *mt, mt_erase_failed_fn fn,
 
 /* ---- advanced API: the caller locks --------------------------------- */
 
+/*
+ * mt_read_lock / mt_read_unlock - the RCU read lock of the liburcu flavor
+ * the library uses (memb), registering the calling thread first if it is
+ * not registered (see docs/maple-tree.md).  For advanced-API readers that
+ * do not link liburcu themselves.  Nests; never blocks or allocates.
+ */
+void mt_read_lock(void);
+void mt_read_unlock(void);
+
 enum maple_status {
 	ma_active,    /* positioned on a range */
 	ma_start,     /* not yet walked */

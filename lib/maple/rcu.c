@@ -10,6 +10,8 @@
  */
 #include <pthread.h>
 
+#include <libiova/maple_tree.h>
+
 #include "compiler.h"
 #include "rcu.h"
 
@@ -36,4 +38,14 @@ void mt_rcu_register_slow(void)
 	urcu_memb_register_thread();
 	pthread_once(&key_once, key_create);
 	pthread_setspecific(unregister_key, &unregister_key);
+}
+
+LIBIOVA_EXPORT void mt_read_lock(void)
+{
+	mt_rcu_read_lock();
+}
+
+LIBIOVA_EXPORT void mt_read_unlock(void)
+{
+	mt_rcu_read_unlock();
 }

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * iova.h - IOVA domains: the Linux kernel's <linux/iova.h> API in
+ * userspace, on an allocation maple tree.
+ *
+ * Units are the kernel's: sizes and addresses in granules ("pfns"); a
+ * granule is a power of two of bytes.  Code written against the kernel
+ * header compiles against this one unchanged, with these differences, all
+ * documented in docs/iova.md:
+ *   - where the kernel BUGs on bad input, a call returns an error or
+ *     NULL/0 and changes nothing (init_iova_domain returns -EINVAL for a
+ *     granule that is not a power of two);
+ *   - reserve_iova() merges overlapping reservations but refuses (NULL) a
+ *     range that overlaps an allocation rather than stretching it.
+ *
+ * Locking: a domain may be used from many threads at once.  find_iova()
+ * is a lock-free RCU read; writers serialize on the domain's lock, which
+ * is the tree's external lock.  No call takes a lock the caller holds.
+ *
+ * Memory: alloc_iova() and reserve_iova() allocate a struct iova (two
+ * pfns) with malloc and tree nodes with blocking allocation; they may
+ * block briefly.  The fast path (alloc_iova_fast/free_iova_fast) allocates
+ * nothing when its size cache hits.
+ */
+#ifndef LIBIOVA_IOVA_H
+#define LIBIOVA_IOVA_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libiova/maple_tree.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An allocated or reserved range of pfns, inclusive. */
+struct iova {
+	unsigned long pfn_hi;
+	unsigned long pfn_lo;
+};
+
+struct iova_rcaches; /* the size caches: opaque */
+struct iova_deferral; /* deferred erases: opaque */
+
+/* Sizes the cache serves by default: 1 to 32 granules (6 classes). */
+#define IOVA_RANGE_CACHE_MAX_SIZE 6
+
+/*
+ * A domain.  Initialize with init_iova_domain(); the fields granule,
+ * start_pfn and dma_32bit_pfn may be read; the rest is the library's.
+ */
+struct iova_domain {
+	pthread_mutex_t iova_lock;   /* serializes writers; the tree's lock */
+	struct maple_tree tree;      /* pfn ranges -> struct iova * */
+	unsigned long granule;       /* bytes per pfn, a power of two */
+	unsigned long start_pfn;     /* lowest pfn handed out */
+	unsigned long dma_32bit_pfn; /* first pfn above 4 GiB */
+	unsigned long max32_alloc_size; /* smallest size that failed below
+					 * 4 GiB since the last free there */
+	struct iova_rcaches *rcaches;
+	struct iova_deferral *deferral;
+	unsigned long magic;         /* set while initialized */
+};
+
+static inline unsigned long iova_shift(const struct iova_domain *iovad)
+{
+	return (unsigned long)__builtin_ctzl(iovad->granule);
+}
+
+static inline unsigned long iova_mask(const struct iova_domain *iovad)
+{
+	return iovad->granule - 1;
+}
+
+static inline size_t iova_offset(const struct iova_domain *iovad,
+				 uint64_t iova)
+{
+	return (size_t)(iova & iova_mask(iovad));
+}
+
+static inline size_t iova_align(const struct iova_domain *iovad, size_t size)
+{
+	return (size + iova_mask(iovad)) & ~(size_t)iova_mask(iovad);
+}
+
+static inline uint64_t iova_align_down(const struct iova_domain *iovad,
+				       uint64_t iova)
+{
+	return iova & ~(uint64_t)iova_mask(iovad);
+}
+
+static inline uint64_t iova_dma_addr(const struct iova_domain *iovad,
+				     const struct iova *iova)
+{
+	return (uint64_t)iova->pfn_lo << iova_shift(iovad);
+}
+
+static inline unsigned long iova_pfn(const struct iova_domain *iovad,
+				     uint64_t iova)
+{
+	return (unsigned long)(iova >> iova_shift(iovad));
+}
+
+static inline unsigned long iova_size(const struct iova *iova)
+{
+	return iova->pfn_hi - iova->pfn_lo + 1;
+}
+
+/* The largest size in bytes the size caches serve for a 4 KiB granule
+ * domain with the default classes (as in the kernel: PAGE_SIZE << 5). */
+static inline unsigned long iova_rcache_range(void)
+{
+	return 4096UL << (IOVA_RANGE_CACHE_MAX_SIZE - 1);
+}
+
+/*
+ * iova_cache_get / iova_cache_put - the kernel's reference on the struct
+ * iova allocator.  Kept for source compatibility: struct iova comes from
+ * malloc, so these only count.  iova_cache_get returns 0.
+ */
+int iova_cache_get(void);
+void iova_cache_put(void);
+
+/*
+ * init_iova_domain - make @iovad an empty domain of @granule bytes per pfn
+ * that hands out pfns from @start_pfn up.  Returns 0, or -EINVAL (NULL
+ * @iovad, @granule not a power of two, @start_pfn 0 is accepted).  The
+ * kernel's returns void; ignoring the result is fine when the arguments
+ * are right.  Never blocks; does not allocate.
+ */
+int init_iova_domain(struct iova_domain *iovad, unsigned long granule,
+		     unsigned long start_pfn);
+
+/*
+ * iova_domain_init_rcaches - give @iovad its size caches (per-CPU
+ * magazines and a shared depot for 1 to 32 granules).  Returns 0, -EINVAL
+ * (not initialized), -EEXIST (already has them), -ENOMEM.  Allocates.
+ */
+int iova_domain_init_rcaches(struct iova_domain *iovad);
+
+/*
+ * put_iova_domain - free every IOVA, cached and parked ones included, and
+ * every node; the domain must then be initialized again before use.  The
+ * caller guarantees no other call on @iovad runs or follows.  Waits for
+ * an RCU grace period (find_iova readers finish first).
+ */
+void put_iova_domain(struct iova_domain *iovad);
+
+/*
+ * alloc_iova - allocate @size pfns, as high as possible with the last pfn
+ * at or below @limit_pfn (inclusive) and the first at or above start_pfn.
+ * @size_aligned: the first pfn is a multiple of @size rounded up to a
+ * power of two.  Returns the new struct iova, or NULL (no room, bad
+ * arguments, no memory).  May block to allocate.
+ */
+struct iova *alloc_iova(struct iova_domain *iovad, unsigned long size,
+			unsigned long limit_pfn, bool size_aligned);
+
+/* find_iova - the IOVA containing @pfn, or NULL.  Lock-free (RCU). */
+struct iova *find_iova(struct iova_domain *iovad, unsigned long pfn);
+
+/*
+ * __free_iova - free @iova (as returned by alloc_iova/find_iova).
+ * free_iova - free the IOVA containing @pfn; nothing if there is none.
+ * Neither fails: an erase that gets no memory is parked and completed
+ * later (docs/iova.md).  May block briefly.
+ */
+void __free_iova(struct iova_domain *iovad, struct iova *iova);
+void free_iova(struct iova_domain *iovad, unsigned long pfn);
+
+/*
+ * reserve_iova - keep [@pfn_lo, @pfn_hi] from ever being allocated.
+ * Overlapping reservations merge into one.  Returns the reservation
+ * covering the range, or NULL (pfn_lo > pfn_hi, the range overlaps an
+ * allocation, no memory).
+ */
+struct iova *reserve_iova(struct iova_domain *iovad, unsigned long pfn_lo,
+			  unsigned long pfn_hi);
+
+/*
+ * alloc_iova_fast - allocate @size pfns at or below @limit_pfn, size
+ * aligned, from the size cache if it has one, else as alloc_iova().  Sizes
+ * below 32 are rounded up to a power of two (free with the same @size).
+ * If that fails and @flush_rcache is true, every cached IOVA is given back
+ * and the allocation retried once.  Returns the first pfn, or 0.
+ */
+unsigned long alloc_iova_fast(struct iova_domain *iovad, unsigned long size,
+			      unsigned long limit_pfn, bool flush_rcache);
+
+/*
+ * free_iova_fast - free the IOVA at @pfn of @size pfns (as passed to
+ * alloc_iova_fast): into the size cache when it has room, else as
+ * free_iova().
+ */
+void free_iova_fast(struct iova_domain *iovad, unsigned long pfn,
+		    unsigned long size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBIOVA_IOVA_H */

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * domain.c - the core both APIs share: a domain's allocation tree, the
+ * aligned gap search, and the three writes (insert, replace, erase).
+ *
+ * The tree holds pfns, is in RCU mode (lookups run lock-free) and is
+ * protected by the domain lock as its external lock.
+ */
+#include "iova_internal.h"
+
+void iova_domain_setup(struct iova_domain *iovad, unsigned long granule,
+		       unsigned long start_pfn)
+{
+	pthread_mutex_init(&iovad->iova_lock, NULL);
+	mt_init_flags(&iovad->tree, MT_FLAGS_ALLOC_RANGE | MT_FLAGS_USE_RCU);
+	mt_set_external_lock(&iovad->tree, &iovad->iova_lock);
+	iovad->granule = granule;
+	iovad->start_pfn = start_pfn;
+	iovad->dma_32bit_pfn = (unsigned long)(1ULL << 32) >>
+			       __builtin_ctzl(granule);
+	iovad->max32_alloc_size = iovad->dma_32bit_pfn;
+	iovad->rcaches = NULL;
+	iovad->deferral = NULL;
+	iovad->magic = IOVA_DOMAIN_MAGIC;
+}
+
+/*
+ * The aligned search.  The tree finds the highest (lowest) gap of a given
+ * size in O(log n), but not whether an aligned range fits in it.  So:
+ * check the gaps of at least @size one after the other for an aligned
+ * fit, from the top (bottom); after EXACT_CANDIDATES misses, ask once for
+ * a gap of size + align - 1, which holds an aligned range wherever it
+ * lies; only if there is none, keep checking the remaining smaller gaps
+ * one by one, so that a failure always means there is no room.  With
+ * align 1 the first candidate always fits.
+ */
+#define EXACT_CANDIDATES 4
+
+struct gap_search {
+	struct iova_domain *iovad;
+	unsigned long size, mask, min, max;
+	unsigned int misses;
+	bool wide_tried;
+};
+
+/* The free range holding @pfn (which is free), clipped to the window. */
+static void gap_around(struct gap_search *g, unsigned long pfn,
+		       unsigned long *lo, unsigned long *hi)
+{
+	MA_STATE(mas, &g->iovad->tree, pfn, pfn);
+
+	mas_walk(&mas);
+	*lo = mas.index < g->min ? g->min : mas.index;
+	*hi = mas.last > g->max ? g->max : mas.last;
+}
+
+/* The size to ask the tree for next; 0 when the request cannot fit. */
+static unsigned long next_need(struct gap_search *g)
+{
+	unsigned long align = ~g->mask + 1;
+	unsigned long need = g->size;
+
+	if (g->misses >= EXACT_CANDIDATES && !g->wide_tried) {
+		g->wide_tried = true;
+		need = g->size + align - 1;
+		if (need < g->size)
+			need = g->size;  /* overflow: stay exact */
+	}
+	if (g->max < g->min || g->max - g->min < need - 1)
+		return 0;
+	return need;
+}
+
+static int find_top(struct gap_search *g, unsigned long *pfn)
+{
+	MA_STATE(mas, &g->iovad->tree, 0, 0);
+
+	for (;;) {
+		unsigned long need = next_need(g);
+		unsigned long top, first, gap_lo, gap_hi;
+
+		if (!need)
+			return -ENOSPC;
+		mas_reset(&mas);
+		if (mas_empty_area_rev(&mas, g->min, g->max, need)) {
+			if (need != g->size)
+				continue;  /* no wide gap: back to exact */
+			return -ENOSPC;
+		}
+		top = mas.last;
+		first = (top - g->size + 1) & g->mask;
+		/* [mas.index, top] is free; below it only a walk knows */
+		if (first >= mas.index)
+			break;
+		gap_around(g, top, &gap_lo, &gap_hi);
+		if (first >= gap_lo)
+			break;
+		/* this gap cannot take the alignment: look below it */
+		if (gap_lo == 0 || gap_lo - 1 < g->min)
+			return -ENOSPC;
+		g->max = gap_lo - 1;
+		g->misses++;
+	}
+	*pfn = (mas.last - g->size + 1) & g->mask;
+	return 0;
+}
+
+static int find_bottom(struct gap_search *g, unsigned long *pfn)
+{
+	MA_STATE(mas, &g->iovad->tree, 0, 0);
+	unsigned long first;
+
+	for (;;) {
+		unsigned long need = next_need(g);
+		unsigned long gap_lo, gap_hi;
+
+		if (!need)
+			return -ENOSPC;
+		mas_reset(&mas);
+		if (mas_empty_area(&mas, g->min, g->max, need)) {
+			if (need != g->size)
+				continue;
+			return -ENOSPC;
+		}
+		first = (mas.index + ~g->mask) & g->mask;
+		if (first < mas.index)
+			return -ENOSPC;  /* aligning up wrapped past the top */
+		if (first <= mas.last && mas.last - first >= g->size - 1)
+			break;
+		gap_around(g, mas.index, &gap_lo, &gap_hi);
+		if (first <= gap_hi && gap_hi - first >= g->size - 1)
+			break;
+		if (gap_hi == ULONG_MAX || gap_hi + 1 > g->max)
+			return -ENOSPC;
+		g->min = gap_hi + 1;
+		g->misses++;
+	}
+	*pfn = first;
+	return 0;
+}
+
+int iova_find_free(struct iova_domain *iovad, unsigned long size,
+		   unsigned long align, unsigned long min, unsigned long max,
+		   bool top_down, unsigned long *pfn)
+{
+	struct gap_search g = { iovad, size, ~(align - 1), min, max, 0,
+				false };
+
+	if (!size || min > max)
+		return -ENOSPC;
+	return top_down ? find_top(&g, pfn) : find_bottom(&g, pfn);
+}
+
+int iova_insert(struct iova_domain *iovad, unsigned long lo,
+		unsigned long hi, void *entry)
+{
+	MA_STATE(mas, &iovad->tree, lo, hi);
+	int ret;
+
+	/* non-blocking first: the common case needs no wait */
+	ret = mas_store_gfp(&mas, entry, GFP_NOWAIT);
+	while (ret == -ENOMEM && mas_nomem(&mas, GFP_KERNEL))
+		ret = mas_store_gfp(&mas, entry, GFP_NOWAIT);
+	mas_destroy(&mas);
+	return ret;
+}
+
+void iova_replace(struct iova_domain *iovad, unsigned long lo,
+		  unsigned long hi, void *entry)
+{
+	MA_STATE(mas, &iovad->tree, lo, hi);
+
+	/* an exact fit over one range: a slot store, no node needed */
+	mas_store_gfp(&mas, entry, GFP_NOWAIT);
+}
+
+void iova_erase(struct iova_domain *iovad, unsigned long lo,
+		unsigned long hi)
+{
+	MA_STATE(mas, &iovad->tree, lo, hi);
+
+	/* GFP_ATOMIC: a free may come from a context that cannot wait, and
+	 * may use the tree's reserve */
+	if (!mas_store_gfp(&mas, NULL, GFP_ATOMIC))
+		return;
+	/*
+	 * No node.  Until the deferred erase exists, complete it now with
+	 * blocking allocation: the range is never lost, the caller may wait.
+	 */
+	while (mas_store_gfp(&mas, NULL, GFP_KERNEL) == -ENOMEM)
+		;
+}
+
+void *iova_lookup(struct iova_domain *iovad, unsigned long pfn,
+		  unsigned long *lo, unsigned long *hi)
+{
+	MA_STATE(mas, &iovad->tree, pfn, pfn);
+	void *entry = mas_walk(&mas);
+
+	*lo = mas.index;
+	*hi = mas.last;
+	return entry;
+}

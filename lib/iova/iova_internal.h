@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * iova_internal.h - what the files of lib/iova share: the domain core
+ * (domain.c), the size caches (rcache.c), and how tree entries encode
+ * what a range is.  Nothing outside lib/iova includes this.
+ *
+ * A domain's allocation tree maps pfn ranges to entries:
+ *   - a struct iova * (the kernel API's allocations and reservations); a
+ *     reservation has IOVA_TAG_RESERVED set in the pointer's low bits;
+ *   - an xa_mk_value(kind) marker (enum iova_kind): the userspace API's
+ *     allocations carry no heap object, only this.
+ * Every range not in the tree is free.
+ *
+ * Locking: every tree write and every gap search runs under
+ * domain->iova_lock (the tree's external lock).  Readers that only look
+ * an address up use the RCU read lock (the tree is in RCU mode).
+ */
+#ifndef LIBIOVA_IOVA_INTERNAL_H
+#define LIBIOVA_IOVA_INTERNAL_H
+
+#include <errno.h>
+#include <stdint.h>
+
+#include <libiova/iova.h>
+
+#include "compiler.h"
+
+#define IOVA_DOMAIN_MAGIC 0x69766f612d646f6dUL /* "iova-dom" */
+
+/* Low bit of a struct iova * entry marking a reservation (malloc gives
+ * 16-byte alignment, so bit 2 is free and the entry stays a pointer). */
+#define IOVA_TAG_RESERVED 0x4UL
+
+enum iova_kind {
+	IOVA_KIND_ALLOCATED = 1, /* userspace API: handed out */
+	IOVA_KIND_CACHED,        /* userspace API: freed into a size cache */
+	IOVA_KIND_RESERVED,      /* userspace API: reserved range */
+	IOVA_KIND_HOLE,          /* userspace API: outside every window */
+};
+
+static inline void *iova_marker(enum iova_kind kind)
+{
+	return xa_mk_value((unsigned long)kind);
+}
+
+static inline bool iova_entry_is_struct(const void *entry)
+{
+	return entry && !xa_is_value(entry) && !xa_is_internal(entry);
+}
+
+static inline struct iova *iova_entry_struct(const void *entry)
+{
+	return (struct iova *)((uintptr_t)entry & ~IOVA_TAG_RESERVED);
+}
+
+static inline bool iova_domain_ready(const struct iova_domain *iovad)
+{
+	return iovad && iovad->magic == IOVA_DOMAIN_MAGIC;
+}
+
+static inline unsigned long iova_ulong_log2_ceil(unsigned long x)
+{
+	return x <= 1 ? 0 : 64 - (unsigned long)__builtin_clzl(x - 1);
+}
+
+/* ---- domain.c: the tree under the domain lock ---------------------- */
+
+static inline void iova_lock(struct iova_domain *iovad)
+{
+	pthread_mutex_lock(&iovad->iova_lock);
+}
+
+static inline void iova_unlock(struct iova_domain *iovad)
+{
+	pthread_mutex_unlock(&iovad->iova_lock);
+}
+
+/* Set up the lock and the tree of a domain (no allocation). */
+void iova_domain_setup(struct iova_domain *iovad, unsigned long granule,
+		       unsigned long start_pfn);
+
+/*
+ * Find a free range of @size pfns inside [@min, @max] whose first pfn is a
+ * multiple of @align (a power of two), as high as possible (@top_down) or
+ * as low as possible.  Under the lock.  Returns 0 with *@pfn set, or
+ * -ENOSPC.  O(log n): a few exact candidates are checked, then a search
+ * for a gap large enough for any placement (docs/iova.md).
+ */
+int iova_find_free(struct iova_domain *iovad, unsigned long size,
+		   unsigned long align, unsigned long min, unsigned long max,
+		   bool top_down, unsigned long *pfn);
+
+/* Store @entry over [@lo, @hi], which must be free.  Under the lock.
+ * Returns 0 or -ENOMEM (nothing changed).  May block. */
+int iova_insert(struct iova_domain *iovad, unsigned long lo,
+		unsigned long hi, void *entry);
+
+/* Overwrite exactly the existing range [@lo, @hi] with @entry: needs no
+ * memory, never fails.  Under the lock. */
+void iova_replace(struct iova_domain *iovad, unsigned long lo,
+		  unsigned long hi, void *entry);
+
+/*
+ * Erase the existing range [@lo, @hi].  Under the lock.  Never fails and
+ * never loses the range: without memory for the erase it is completed
+ * with blocking allocation.  The one place a free reaches the tree; the
+ * deferred erase (docs/iova.md) plugs in here.
+ */
+void iova_erase(struct iova_domain *iovad, unsigned long lo,
+		unsigned long hi);
+
+/* The entry at @pfn and its range, under the lock or the RCU read lock. */
+void *iova_lookup(struct iova_domain *iovad, unsigned long pfn,
+		  unsigned long *lo, unsigned long *hi);
+
+/* ---- rcache.c: size caches ----------------------------------------- */
+
+/*
+ * Called to give a cached pfn back for good (flush, or a full depot),
+ * without the domain lock held; @log_size is its size class.
+ */
+typedef void (*iova_rcache_release_fn)(struct iova_domain *iovad,
+				       unsigned long pfn,
+				       unsigned int log_size);
+
+/* Caches for sizes 1 .. 2^(@nr_classes - 1).  NULL on no memory. */
+struct iova_rcaches *iova_rcaches_create(unsigned int nr_classes,
+					 iova_rcache_release_fn release);
+
+/* Give every cached pfn back (release) and free the caches. */
+void iova_rcaches_destroy(struct iova_domain *iovad, struct iova_rcaches *rc);
+
+/* Number of size classes (0 for NULL). */
+unsigned int iova_rcaches_classes(const struct iova_rcaches *rc);
+
+/*
+ * A cached pfn of class @log_size whose range lies inside [@min, @max], or
+ * 0.  Lock-free of the domain lock; takes the CPU slot's lock.
+ */
+unsigned long iova_rcache_get(struct iova_rcaches *rc, unsigned int log_size,
+			      unsigned long min, unsigned long max);
+
+/* Cache @pfn of class @log_size; false if there is no room (the caller
+ * frees it then).  May call release for a full magazine's pfns. */
+bool iova_rcache_put(struct iova_domain *iovad, struct iova_rcaches *rc,
+		     unsigned int log_size, unsigned long pfn);
+
+/* Give back every cached pfn (release); the caches stay usable. */
+void iova_rcaches_flush(struct iova_domain *iovad, struct iova_rcaches *rc);
+
+struct iova_rcache_counts {
+	uint64_t hits, misses, puts, put_full;
+	unsigned long cached; /* pfns in the caches now */
+};
+void iova_rcaches_counts(struct iova_rcaches *rc,
+			 struct iova_rcache_counts *out);
+
+#endif /* LIBIOVA_IOVA_INTERNAL_H */

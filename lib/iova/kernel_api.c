@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * kernel_api.c - the kernel's <linux/iova.h> calls: every allocation is a
+ * struct iova (two pfns) stored in the domain's tree over its range.
+ */
+#include <stdlib.h>
+
+#include "iova_internal.h"
+
+static unsigned long iova_cache_users;
+
+LIBIOVA_EXPORT int iova_cache_get(void)
+{
+	__atomic_add_fetch(&iova_cache_users, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+LIBIOVA_EXPORT void iova_cache_put(void)
+{
+	unsigned long users = __atomic_load_n(&iova_cache_users,
+					      __ATOMIC_RELAXED);
+
+	/* an unbalanced put is ignored, as a put of nothing */
+	while (users && !__atomic_compare_exchange_n(&iova_cache_users, &users,
+						     users - 1, false,
+						     __ATOMIC_RELAXED,
+						     __ATOMIC_RELAXED))
+		;
+}
+
+LIBIOVA_EXPORT int init_iova_domain(struct iova_domain *iovad,
+				    unsigned long granule,
+				    unsigned long start_pfn)
+{
+	if (!iovad || !granule || (granule & (granule - 1)))
+		return -EINVAL;
+	iova_domain_setup(iovad, granule, start_pfn);
+	return 0;
+}
+
+/* Give a cached pfn back for good: free the struct iova holding it. */
+static void release_cached(struct iova_domain *iovad, unsigned long pfn,
+			   unsigned int log_size)
+{
+	(void)log_size;
+	free_iova(iovad, pfn);
+}
+
+LIBIOVA_EXPORT int iova_domain_init_rcaches(struct iova_domain *iovad)
+{
+	struct iova_rcaches *rc;
+
+	if (!iova_domain_ready(iovad))
+		return -EINVAL;
+	if (iovad->rcaches)
+		return -EEXIST;
+	rc = iova_rcaches_create(IOVA_RANGE_CACHE_MAX_SIZE, release_cached);
+	if (!rc)
+		return -ENOMEM;
+	iovad->rcaches = rc;
+	return 0;
+}
+
+LIBIOVA_EXPORT void put_iova_domain(struct iova_domain *iovad)
+{
+	MA_STATE(mas, &iovad->tree, 0, 0);
+	void *entry;
+
+	if (!iova_domain_ready(iovad))
+		return;
+	if (iovad->rcaches)
+		iova_rcaches_destroy(iovad, iovad->rcaches);
+	iovad->rcaches = NULL;
+	iova_lock(iovad);
+	mas_for_each(&mas, entry, ULONG_MAX)
+		if (iova_entry_is_struct(entry))
+			free(iova_entry_struct(entry));
+	mtree_destroy(&iovad->tree);
+	iovad->magic = 0;
+	iova_unlock(iovad);
+	pthread_mutex_destroy(&iovad->iova_lock);
+}
+
+/* The allocation itself, under the lock; NULL when there is no room. */
+static struct iova *alloc_locked(struct iova_domain *iovad,
+				 struct iova *new_iova, unsigned long size,
+				 unsigned long limit_pfn, bool size_aligned)
+{
+	unsigned long align = 1, pfn;
+	bool below_4g = limit_pfn <= iovad->dma_32bit_pfn;
+
+	/* what already failed below 4 GiB fails again at once, until a free
+	 * there (the kernel's max32_alloc_size) */
+	if (below_4g && size >= iovad->max32_alloc_size)
+		return NULL;
+	if (size_aligned)
+		align = 1UL << iova_ulong_log2_ceil(size);
+	if (iova_find_free(iovad, size, align, iovad->start_pfn, limit_pfn,
+			   true, &pfn)) {
+		if (below_4g)
+			iovad->max32_alloc_size = size;
+		return NULL;
+	}
+	new_iova->pfn_lo = pfn;
+	new_iova->pfn_hi = pfn + size - 1;
+	if (iova_insert(iovad, pfn, pfn + size - 1, new_iova))
+		return NULL;
+	return new_iova;
+}
+
+LIBIOVA_EXPORT struct iova *alloc_iova(struct iova_domain *iovad,
+				       unsigned long size,
+				       unsigned long limit_pfn,
+				       bool size_aligned)
+{
+	struct iova *new_iova, *ret;
+
+	if (!iova_domain_ready(iovad) || !size ||
+	    (size_aligned && size > (ULONG_MAX >> 1) + 1))
+		return NULL;
+	new_iova = malloc(sizeof(*new_iova));
+	if (!new_iova)
+		return NULL;
+	iova_lock(iovad);
+	ret = alloc_locked(iovad, new_iova, size, limit_pfn, size_aligned);
+	iova_unlock(iovad);
+	if (!ret)
+		free(new_iova);
+	return ret;
+}
+
+LIBIOVA_EXPORT struct iova *find_iova(struct iova_domain *iovad,
+				      unsigned long pfn)
+{
+	void *entry;
+
+	if (!iova_domain_ready(iovad))
+		return NULL;
+	entry = mtree_load(&iovad->tree, pfn);
+	return iova_entry_is_struct(entry) ? iova_entry_struct(entry) : NULL;
+}
+
+/* Remove the struct iova at @pfn, if any, under the lock; returns it. */
+static struct iova *remove_locked(struct iova_domain *iovad,
+				  unsigned long pfn)
+{
+	unsigned long lo, hi;
+	void *entry = iova_lookup(iovad, pfn, &lo, &hi);
+
+	if (!iova_entry_is_struct(entry))
+		return NULL;
+	iova_erase(iovad, lo, hi);
+	if (lo < iovad->dma_32bit_pfn)
+		iovad->max32_alloc_size = iovad->dma_32bit_pfn;
+	return iova_entry_struct(entry);
+}
+
+LIBIOVA_EXPORT void free_iova(struct iova_domain *iovad, unsigned long pfn)
+{
+	struct iova *iova;
+
+	if (!iova_domain_ready(iovad))
+		return;
+	iova_lock(iovad);
+	iova = remove_locked(iovad, pfn);
+	iova_unlock(iovad);
+	free(iova);
+}
+
+LIBIOVA_EXPORT void __free_iova(struct iova_domain *iovad, struct iova *iova)
+{
+	struct iova *removed;
+
+	if (!iova_domain_ready(iovad) || !iova)
+		return;
+	iova_lock(iovad);
+	/* only the struct the tree holds: a stale pointer frees nothing */
+	removed = find_iova(iovad, iova->pfn_lo) == iova ?
+			  remove_locked(iovad, iova->pfn_lo) : NULL;
+	iova_unlock(iovad);
+	free(removed);
+}
+
+static bool is_reservation(const void *entry)
+{
+	return iova_entry_is_struct(entry) &&
+	       ((uintptr_t)entry & IOVA_TAG_RESERVED);
+}
+
+/*
+ * Reserve [lo, hi] under the lock: one reservation covering it and every
+ * reservation it overlaps, which merge into the first of them.  NULL if
+ * the range overlaps an allocation, or on no memory (nothing changed).
+ */
+static struct iova *reserve_locked(struct iova_domain *iovad,
+				   unsigned long lo, unsigned long hi)
+{
+	MA_STATE(mas, &iovad->tree, lo, lo);
+	struct iova *keep = NULL, *fresh = NULL, **merged = NULL;
+	unsigned long new_lo = lo, new_hi = hi;
+	unsigned int nr = 0, i = 0;
+	void *entry;
+
+	mas_for_each(&mas, entry, hi) {
+		struct iova *r = iova_entry_struct(entry);
+
+		if (!is_reservation(entry))
+			return NULL;
+		if (r->pfn_lo <= lo && r->pfn_hi >= hi)
+			return r;  /* reserved already, as a whole */
+		if (!keep)
+			keep = r;
+		if (r->pfn_lo < new_lo)
+			new_lo = r->pfn_lo;
+		if (r->pfn_hi > new_hi)
+			new_hi = r->pfn_hi;
+		nr++;
+	}
+	if (nr > 1) {
+		/* the structs the merge makes unreachable, freed after it */
+		merged = malloc((nr - 1) * sizeof(*merged));
+		if (!merged)
+			return NULL;
+		mas_set(&mas, lo);
+		mas_for_each(&mas, entry, hi)
+			if (iova_entry_struct(entry) != keep)
+				merged[i++] = iova_entry_struct(entry);
+	} else if (!keep) {
+		keep = fresh = malloc(sizeof(*keep));
+		if (!keep)
+			return NULL;
+		keep->pfn_lo = lo;
+		keep->pfn_hi = hi;
+	}
+	if (iova_insert(iovad, new_lo, new_hi,
+			(void *)((uintptr_t)keep | IOVA_TAG_RESERVED))) {
+		free(fresh);
+		free(merged);
+		return NULL;
+	}
+	keep->pfn_lo = new_lo;
+	keep->pfn_hi = new_hi;
+	for (i = 0; i + 1 < nr; i++)
+		free(merged[i]);
+	free(merged);
+	return keep;
+}
+
+LIBIOVA_EXPORT struct iova *reserve_iova(struct iova_domain *iovad,
+					 unsigned long pfn_lo,
+					 unsigned long pfn_hi)
+{
+	struct iova *r;
+
+	if (!iova_domain_ready(iovad) || pfn_lo > pfn_hi)
+		return NULL;
+	iova_lock(iovad);
+	r = reserve_locked(iovad, pfn_lo, pfn_hi);
+	iova_unlock(iovad);
+	return r;
+}
+
+LIBIOVA_EXPORT unsigned long alloc_iova_fast(struct iova_domain *iovad,
+					     unsigned long size,
+					     unsigned long limit_pfn,
+					     bool flush_rcache)
+{
+	unsigned int log_size;
+	struct iova *iova;
+
+	if (!iova_domain_ready(iovad) || !size)
+		return 0;
+	/* small sizes go by power-of-two classes, as in the kernel */
+	if (size < (1UL << (IOVA_RANGE_CACHE_MAX_SIZE - 1)))
+		size = 1UL << iova_ulong_log2_ceil(size);
+	log_size = (unsigned int)iova_ulong_log2_ceil(size);
+	if (log_size < iova_rcaches_classes(iovad->rcaches)) {
+		unsigned long pfn = iova_rcache_get(iovad->rcaches, log_size,
+						    iovad->start_pfn,
+						    limit_pfn);
+		if (pfn)
+			return pfn;
+	}
+	for (;;) {
+		iova = alloc_iova(iovad, size, limit_pfn, true);
+		if (iova)
+			return iova->pfn_lo;
+		if (!flush_rcache || !iovad->rcaches)
+			return 0;
+		flush_rcache = false;
+		iova_rcaches_flush(iovad, iovad->rcaches);
+	}
+}
+
+LIBIOVA_EXPORT void free_iova_fast(struct iova_domain *iovad,
+				   unsigned long pfn, unsigned long size)
+{
+	unsigned int log_size;
+
+	if (!iova_domain_ready(iovad) || !size)
+		return;
+	log_size = (unsigned int)iova_ulong_log2_ceil(size);
+	if (log_size < iova_rcaches_classes(iovad->rcaches) &&
+	    iova_rcache_put(iovad, iovad->rcaches, log_size, pfn))
+		return;
+	free_iova(iovad, pfn);
+}

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * rcache.c - size caches: freed IOVAs of the small power-of-two sizes kept
+ * for reuse, so that most allocations and frees skip the tree.
+ *
+ * As in the kernel: per CPU and size class, a "loaded" and a "previous"
+ * magazine of up to IOVA_MAG_SIZE pfns; behind them a per-class depot of
+ * full magazines.  A cached pfn stays allocated in the tree.
+ *
+ * Per CPU, not per thread (docs/iova.md): memory is bounded by the number
+ * of CPUs whatever the number of threads, and nothing has to be handed
+ * back when a thread exits.  sched_getcpu() only picks a slot; the slot's
+ * spinlock protects it, so a thread that migrates between picking and
+ * locking merely uses another CPU's slot, correctly.
+ *
+ * Locking: a CPU slot's spinlock, then (briefly) the class's depot mutex.
+ * The release callback (which takes the domain lock) is only called with
+ * no cache lock held.
+ */
+#define _GNU_SOURCE /* sched_getcpu */
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "iova_internal.h"
+
+#define IOVA_MAG_SIZE 127  /* pfns per magazine: 1 KiB with its count */
+#define IOVA_DEPOT_MAX 32  /* full magazines a class's depot keeps */
+
+struct iova_magazine {
+	unsigned long size;
+	unsigned long pfns[IOVA_MAG_SIZE];
+};
+
+struct iova_cpu_rcache {
+	pthread_spinlock_t lock;
+	struct iova_magazine *loaded, *prev; /* NULL: empty, not allocated */
+	uint64_t hits, misses, puts, put_full;
+} __attribute__((aligned(64)));
+
+struct iova_depot {
+	pthread_mutex_t lock;
+	unsigned int size;
+	struct iova_magazine *mags[IOVA_DEPOT_MAX];
+};
+
+struct iova_rcaches {
+	unsigned int nr_classes, nr_cpus;
+	iova_rcache_release_fn release;
+	struct iova_depot *depots;          /* [class] */
+	struct iova_cpu_rcache *cpu;        /* [class * nr_cpus + cpu] */
+};
+
+static unsigned long mag_count(const struct iova_magazine *mag)
+{
+	return mag ? mag->size : 0;
+}
+
+struct iova_rcaches *iova_rcaches_create(unsigned int nr_classes,
+					 iova_rcache_release_fn release)
+{
+	struct iova_rcaches *rc = calloc(1, sizeof(*rc));
+	long cpus = sysconf(_SC_NPROCESSORS_CONF);
+
+	if (!rc)
+		return NULL;
+	rc->nr_classes = nr_classes;
+	rc->nr_cpus = cpus > 0 ? (unsigned int)cpus : 1;
+	rc->release = release;
+	rc->depots = calloc(nr_classes, sizeof(*rc->depots));
+	if (posix_memalign((void **)&rc->cpu, 64,
+			   (size_t)nr_classes * rc->nr_cpus *
+				   sizeof(*rc->cpu)) ||
+	    !rc->depots) {
+		free(rc->depots);
+		free(rc);
+		return NULL;
+	}
+	for (unsigned int i = 0; i < nr_classes; i++)
+		pthread_mutex_init(&rc->depots[i].lock, NULL);
+	for (unsigned int i = 0; i < nr_classes * rc->nr_cpus; i++) {
+		struct iova_cpu_rcache *c = &rc->cpu[i];
+
+		pthread_spin_init(&c->lock, PTHREAD_PROCESS_PRIVATE);
+		c->loaded = c->prev = NULL;
+		c->hits = c->misses = c->puts = c->put_full = 0;
+	}
+	return rc;
+}
+
+unsigned int iova_rcaches_classes(const struct iova_rcaches *rc)
+{
+	return rc ? rc->nr_classes : 0;
+}
+
+static struct iova_cpu_rcache *this_cpu(struct iova_rcaches *rc,
+					unsigned int log_size)
+{
+	int cpu = sched_getcpu();
+
+	if (cpu < 0)
+		cpu = 0;
+	return &rc->cpu[log_size * rc->nr_cpus +
+			(unsigned int)cpu % rc->nr_cpus];
+}
+
+/* A pfn of @mag whose range of @span pfns lies in [min, max], or 0. */
+static unsigned long mag_pop(struct iova_magazine *mag, unsigned long span,
+			     unsigned long min, unsigned long max)
+{
+	/* newest first: the most recently freed range is the warmest */
+	for (unsigned long i = mag_count(mag); i-- > 0;) {
+		unsigned long pfn = mag->pfns[i];
+
+		if (pfn >= min && pfn <= max && max - pfn >= span - 1) {
+			mag->pfns[i] = mag->pfns[--mag->size];
+			return pfn;
+		}
+	}
+	return 0;
+}
+
+unsigned long iova_rcache_get(struct iova_rcaches *rc, unsigned int log_size,
+			      unsigned long min, unsigned long max)
+{
+	struct iova_cpu_rcache *c = this_cpu(rc, log_size);
+	unsigned long span = 1UL << log_size, pfn;
+
+	pthread_spin_lock(&c->lock);
+	pfn = mag_pop(c->loaded, span, min, max);
+	if (!pfn) {
+		struct iova_magazine *t = c->loaded;
+
+		c->loaded = c->prev;
+		c->prev = t;
+		pfn = mag_pop(c->loaded, span, min, max);
+	}
+	if (!pfn && !mag_count(c->loaded)) {
+		struct iova_depot *d = &rc->depots[log_size];
+		struct iova_magazine *full = NULL;
+
+		pthread_mutex_lock(&d->lock);
+		if (d->size)
+			full = d->mags[--d->size];
+		pthread_mutex_unlock(&d->lock);
+		if (full) {
+			free(c->loaded);
+			c->loaded = full;
+			pfn = mag_pop(c->loaded, span, min, max);
+		}
+	}
+	if (pfn)
+		c->hits++;
+	else
+		c->misses++;
+	pthread_spin_unlock(&c->lock);
+	return pfn;
+}
+
+static void release_mag(struct iova_domain *iovad, struct iova_rcaches *rc,
+			struct iova_magazine *mag, unsigned int log_size)
+{
+	for (unsigned long i = 0; i < mag_count(mag); i++)
+		rc->release(iovad, mag->pfns[i], log_size);
+	free(mag);
+}
+
+bool iova_rcache_put(struct iova_domain *iovad, struct iova_rcaches *rc,
+		     unsigned int log_size, unsigned long pfn)
+{
+	struct iova_cpu_rcache *c = this_cpu(rc, log_size);
+	struct iova_magazine *spill = NULL;
+	bool done = true;
+
+	pthread_spin_lock(&c->lock);
+	if (mag_count(c->loaded) == IOVA_MAG_SIZE &&
+	    mag_count(c->prev) < IOVA_MAG_SIZE) {
+		struct iova_magazine *t = c->loaded;
+
+		c->loaded = c->prev;
+		c->prev = t;
+	}
+	if (mag_count(c->loaded) == IOVA_MAG_SIZE) {
+		/* both full: the loaded one goes to the depot (or, if that
+		 * is full too, back to the tree) and an empty one comes in */
+		struct iova_depot *d = &rc->depots[log_size];
+		struct iova_magazine *empty = malloc(sizeof(*empty));
+
+		if (empty) {
+			pthread_mutex_lock(&d->lock);
+			if (d->size < IOVA_DEPOT_MAX)
+				d->mags[d->size++] = c->loaded;
+			else
+				spill = c->loaded;
+			pthread_mutex_unlock(&d->lock);
+			empty->size = 0;
+			c->loaded = empty;
+		}
+		c->put_full++;
+	} else if (!c->loaded) {
+		c->loaded = malloc(sizeof(*c->loaded));
+		if (c->loaded)
+			c->loaded->size = 0;
+	}
+	if (c->loaded && c->loaded->size < IOVA_MAG_SIZE) {
+		c->loaded->pfns[c->loaded->size++] = pfn;
+		c->puts++;
+	} else {
+		done = false;
+	}
+	pthread_spin_unlock(&c->lock);
+	if (spill)
+		release_mag(iovad, rc, spill, log_size);
+	return done;
+}
+
+void iova_rcaches_flush(struct iova_domain *iovad, struct iova_rcaches *rc)
+{
+	for (unsigned int cls = 0; cls < rc->nr_classes; cls++) {
+		struct iova_depot *d = &rc->depots[cls];
+
+		for (unsigned int cpu = 0; cpu < rc->nr_cpus; cpu++) {
+			struct iova_cpu_rcache *c =
+				&rc->cpu[cls * rc->nr_cpus + cpu];
+			struct iova_magazine *loaded, *prev;
+
+			pthread_spin_lock(&c->lock);
+			loaded = c->loaded;
+			prev = c->prev;
+			c->loaded = c->prev = NULL;
+			pthread_spin_unlock(&c->lock);
+			release_mag(iovad, rc, loaded, cls);
+			release_mag(iovad, rc, prev, cls);
+		}
+		for (;;) {
+			struct iova_magazine *full = NULL;
+
+			pthread_mutex_lock(&d->lock);
+			if (d->size)
+				full = d->mags[--d->size];
+			pthread_mutex_unlock(&d->lock);
+			if (!full)
+				break;
+			release_mag(iovad, rc, full, cls);
+		}
+	}
+}
+
+void iova_rcaches_destroy(struct iova_domain *iovad, struct iova_rcaches *rc)
+{
+	if (!rc)
+		return;
+	iova_rcaches_flush(iovad, rc);
+	for (unsigned int i = 0; i < rc->nr_classes; i++)
+		pthread_mutex_destroy(&rc->depots[i].lock);
+	for (unsigned int i = 0; i < rc->nr_classes * rc->nr_cpus; i++)
+		pthread_spin_destroy(&rc->cpu[i].lock);
+	free(rc->cpu);
+	free(rc->depots);
+	free(rc);
+}
+
+void iova_rcaches_counts(struct iova_rcaches *rc,
+			 struct iova_rcache_counts *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!rc)
+		return;
+	for (unsigned int cls = 0; cls < rc->nr_classes; cls++) {
+		struct iova_depot *d = &rc->depots[cls];
+
+		for (unsigned int cpu = 0; cpu < rc->nr_cpus; cpu++) {
+			struct iova_cpu_rcache *c =
+				&rc->cpu[cls * rc->nr_cpus + cpu];
+
+			pthread_spin_lock(&c->lock);
+			out->hits += c->hits;
+			out->misses += c->misses;
+			out->puts += c->puts;
+			out->put_full += c->put_full;
+			out->cached += mag_count(c->loaded) +
+				       mag_count(c->prev);
+			pthread_spin_unlock(&c->lock);
+		}
+		pthread_mutex_lock(&d->lock);
+		out->cached += (unsigned long)d->size * IOVA_MAG_SIZE;
+		pthread_mutex_unlock(&d->lock);
+	}
+}

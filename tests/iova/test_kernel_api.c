@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The kernel-compatible IOVA API: the kernel's semantics (top-down
+ * allocation, inclusive limit, the size-alignment rule, reserve merging,
+ * unknown frees, exhaustion under a 32-bit limit, the size cache and its
+ * flush-and-retry) and bad input.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <urcu/urcu-memb.h>
+
+#include <libiova/iova.h>
+
+struct fx {
+	struct iova_domain iovad;
+	struct mt_allocator *cache;
+};
+
+static int setup(void **state)
+{
+	static struct fx f;
+
+	memset(&f, 0, sizeof(f));
+	f.cache = mt_node_cache_create(NULL);
+	assert_int_equal(init_iova_domain(&f.iovad, 4096, 1), 0);
+	/* count the domain's nodes so teardown can see every one returned */
+	assert_int_equal(mt_set_allocator(&f.iovad.tree, f.cache), 0);
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	struct mt_alloc_stats st;
+
+	put_iova_domain(&f->iovad);
+	urcu_memb_barrier();
+	mt_allocator_stats(f->cache, &st);
+	assert_int_equal(st.live, 0);
+	assert_int_equal(mt_allocator_destroy(f->cache), 0);
+	return 0;
+}
+
+static void test_helpers(void **state)
+{
+	struct fx *f = *state;
+	struct iova iova = { .pfn_hi = 0x12, .pfn_lo = 0x10 };
+
+	assert_int_equal(iova_shift(&f->iovad), 12);
+	assert_int_equal(iova_mask(&f->iovad), 0xfff);
+	assert_int_equal(iova_offset(&f->iovad, 0x12345), 0x345);
+	assert_int_equal(iova_align(&f->iovad, 1), 4096);
+	assert_int_equal(iova_align(&f->iovad, 4096), 4096);
+	assert_int_equal(iova_align_down(&f->iovad, 0x12345), 0x12000);
+	assert_int_equal(iova_pfn(&f->iovad, 0x12345), 0x12);
+	assert_int_equal(iova_dma_addr(&f->iovad, &iova), 0x10000);
+	assert_int_equal(iova_size(&iova), 3);
+	assert_int_equal(iova_rcache_range(), 128 * 1024);
+	assert_int_equal(f->iovad.dma_32bit_pfn, 1UL << 20);
+	assert_int_equal(iova_cache_get(), 0);
+	iova_cache_put();
+}
+
+static void test_top_down_inclusive_limit(void **state)
+{
+	struct fx *f = *state;
+	struct iova *a, *b, *c;
+
+	a = alloc_iova(&f->iovad, 1, 0x1000, false);
+	assert_non_null(a);
+	assert_int_equal(a->pfn_lo, 0x1000);  /* the limit itself */
+	assert_int_equal(a->pfn_hi, 0x1000);
+	b = alloc_iova(&f->iovad, 4, 0x1000, false);
+	assert_int_equal(b->pfn_lo, 0xffc);
+	assert_int_equal(b->pfn_hi, 0xfff);
+	c = alloc_iova(&f->iovad, 3, 0x1000, false);
+	assert_int_equal(c->pfn_hi, 0xffb);
+	assert_ptr_equal(find_iova(&f->iovad, 0xffa), c);
+	assert_ptr_equal(find_iova(&f->iovad, 0xffd), b);
+	assert_null(find_iova(&f->iovad, 0x1001));
+	assert_null(find_iova(&f->iovad, 0xff8));
+}
+
+static void test_size_alignment(void **state)
+{
+	struct fx *f = *state;
+	struct iova *a, *b;
+
+	/* size 3: aligned to 4, as high as fits under the limit */
+	a = alloc_iova(&f->iovad, 3, 0x100, true);
+	assert_int_equal(a->pfn_lo, 0xfc);
+	assert_int_equal(a->pfn_hi, 0xfe);
+	/* size 5 aligned to 8: [0xf0, 0xf4]; 0xf8 would hit a */
+	b = alloc_iova(&f->iovad, 5, 0x100, true);
+	assert_int_equal(b->pfn_lo, 0xf0);
+	for (unsigned long size = 1; size <= 100; size++) {
+		struct iova *x = alloc_iova(&f->iovad, size, 0xfffff, true);
+		unsigned long pow = 1;
+
+		while (pow < size)
+			pow <<= 1;
+		assert_non_null(x);
+		assert_int_equal(x->pfn_lo % pow, 0);
+		assert_int_equal(iova_size(x), size);
+		assert_true(x->pfn_hi <= 0xfffff);
+	}
+}
+
+static void test_start_pfn_and_exhaustion(void **state)
+{
+	struct fx *f = *state;
+	struct iova_domain d;
+	struct iova *got[8];
+
+	(void)f;
+	assert_int_equal(init_iova_domain(&d, 4096, 16), 0);
+	for (int i = 0; i < 5; i++) {
+		got[i] = alloc_iova(&d, 1, 20, false);
+		assert_non_null(got[i]);
+		assert_int_equal(got[i]->pfn_lo, 20 - i);
+	}
+	assert_null(alloc_iova(&d, 1, 20, false));  /* below start_pfn */
+	__free_iova(&d, got[2]);
+	got[2] = alloc_iova(&d, 1, 20, false);
+	assert_int_equal(got[2]->pfn_lo, 18);
+	put_iova_domain(&d);
+}
+
+static void test_exhaust_32bit(void **state)
+{
+	struct fx *f = *state;
+	unsigned long top = f->iovad.dma_32bit_pfn - 1;
+	struct iova_domain d;
+	struct iova *last = NULL;
+	unsigned long n = 0;
+
+	(void)f;
+	/* a domain whose 32-bit space holds 64 pfns */
+	assert_int_equal(init_iova_domain(&d, 4096, top - 63), 0);
+	while ((last = alloc_iova(&d, 1, top, true)) != NULL) {
+		n++;
+		free_iova(&d, 0);  /* unknown pfn: nothing happens */
+	}
+	assert_int_equal(n, 64);
+	/* full: fails at once, bigger sizes too; above 4 GiB still fine */
+	assert_null(alloc_iova(&d, 1, top, true));
+	assert_null(alloc_iova(&d, 2, top, true));
+	assert_non_null(alloc_iova(&d, 1, top + 100, true));
+	/* a free below 4 GiB makes room again */
+	free_iova(&d, top - 10);
+	last = alloc_iova(&d, 1, top, true);
+	assert_non_null(last);
+	assert_int_equal(last->pfn_lo, top - 10);
+	put_iova_domain(&d);
+}
+
+static void test_unknown_and_double_free(void **state)
+{
+	struct fx *f = *state;
+	struct iova *a = alloc_iova(&f->iovad, 8, 0x10000, true);
+	unsigned long lo = a->pfn_lo;
+
+	free_iova(&f->iovad, lo - 1);     /* nothing there */
+	free_iova(&f->iovad, 0x20000);
+	assert_ptr_equal(find_iova(&f->iovad, lo + 3), a);
+	free_iova(&f->iovad, lo + 3);     /* the pfn inside frees it all */
+	assert_null(find_iova(&f->iovad, lo));
+	free_iova(&f->iovad, lo);         /* again: nothing */
+	assert_int_equal(mt_validate(&f->iovad.tree), 0);
+	a = alloc_iova(&f->iovad, 8, 0x10000, true);
+	assert_int_equal(a->pfn_lo, lo);
+}
+
+static void test_reserve_merging(void **state)
+{
+	struct fx *f = *state;
+	struct iova *r1, *r2, *r3, *a;
+
+	r1 = reserve_iova(&f->iovad, 100, 200);
+	assert_non_null(r1);
+	assert_ptr_equal(reserve_iova(&f->iovad, 120, 150), r1); /* inside */
+	r2 = reserve_iova(&f->iovad, 150, 300);                  /* overlap */
+	assert_ptr_equal(r2, r1);
+	assert_int_equal(r1->pfn_lo, 100);
+	assert_int_equal(r1->pfn_hi, 300);
+	r3 = reserve_iova(&f->iovad, 400, 500);
+	assert_ptr_not_equal(r3, r1);
+	/* spanning both: one reservation [50, 600] */
+	r2 = reserve_iova(&f->iovad, 50, 600);
+	assert_non_null(r2);
+	assert_int_equal(r2->pfn_lo, 50);
+	assert_int_equal(r2->pfn_hi, 600);
+	assert_ptr_equal(find_iova(&f->iovad, 450), r2);
+	assert_ptr_equal(find_iova(&f->iovad, 75), r2);
+	/* allocation never lands in it */
+	a = alloc_iova(&f->iovad, 1, 600, false);
+	assert_int_equal(a->pfn_lo, 49);
+	/* a reservation over an allocation is refused, nothing changes */
+	assert_null(reserve_iova(&f->iovad, 40, 49));
+	assert_ptr_equal(find_iova(&f->iovad, 49), a);
+	assert_null(find_iova(&f->iovad, 40));
+	assert_null(reserve_iova(&f->iovad, 10, 5));
+	assert_int_equal(mt_validate(&f->iovad.tree), 0);
+}
+
+static void test_fast_path_and_flush(void **state)
+{
+	struct fx *f = *state;
+	struct iova_domain d;
+	unsigned long pfns[8], p;
+
+	(void)f;
+	assert_int_equal(alloc_iova_fast(NULL, 1, 100, false), 0);
+	/* 8 pfns in all: [93, 100] */
+	assert_int_equal(init_iova_domain(&d, 4096, 93), 0);
+	assert_int_equal(iova_domain_init_rcaches(&d), 0);
+	assert_int_equal(iova_domain_init_rcaches(&d), -EEXIST);
+	for (int i = 0; i < 8; i++) {
+		pfns[i] = alloc_iova_fast(&d, 1, 100, false);
+		assert_true(pfns[i] >= 93 && pfns[i] <= 100);
+	}
+	assert_int_equal(alloc_iova_fast(&d, 1, 100, false), 0);
+	/* a hit returns the freed pfn; it stayed allocated in the tree */
+	free_iova_fast(&d, pfns[3], 1);
+	assert_non_null(find_iova(&d, pfns[3]));
+	assert_int_equal(alloc_iova_fast(&d, 1, 100, false), pfns[3]);
+	for (int i = 0; i < 8; i++)
+		free_iova_fast(&d, pfns[i], 1);
+	/* everything is cached: a size-2 request fails without a flush */
+	assert_int_equal(alloc_iova_fast(&d, 2, 100, false), 0);
+	p = alloc_iova_fast(&d, 2, 100, true);
+	assert_true(p >= 93 && p <= 99);
+	assert_int_equal(p % 2, 0);
+	/* the cache was emptied: 6 pfns left free in the tree */
+	for (int i = 0; i < 6; i++)
+		assert_true(alloc_iova_fast(&d, 1, 100, false) != 0);
+	assert_int_equal(alloc_iova_fast(&d, 1, 100, true), 0);
+	put_iova_domain(&d);
+}
+
+static void test_fast_rounds_small_sizes(void **state)
+{
+	struct fx *f = *state;
+	unsigned long p;
+	struct iova *x;
+
+	assert_int_equal(iova_domain_init_rcaches(&f->iovad), 0);
+	p = alloc_iova_fast(&f->iovad, 3, 0xffff, false);
+	x = find_iova(&f->iovad, p);
+	assert_int_equal(iova_size(x), 4);
+	assert_int_equal(p % 4, 0);
+	/* 32 and above are not rounded, but aligned */
+	p = alloc_iova_fast(&f->iovad, 33, 0xffff, false);
+	x = find_iova(&f->iovad, p);
+	assert_int_equal(iova_size(x), 33);
+	assert_int_equal(p % 64, 0);
+	free_iova_fast(&f->iovad, p, 33);
+	assert_null(find_iova(&f->iovad, p));
+	/* a cached pfn is handed out only under the limit asked for */
+	p = alloc_iova_fast(&f->iovad, 1, 0xffff, false);
+	free_iova_fast(&f->iovad, p, 1);
+	assert_true(alloc_iova_fast(&f->iovad, 1, 0x1000, false) <= 0x1000);
+}
+
+static void test_bad_input(void **state)
+{
+	struct fx *f = *state;
+	struct iova_domain d;
+
+	(void)f;
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(init_iova_domain(NULL, 4096, 1), -EINVAL);
+	assert_int_equal(init_iova_domain(&d, 0, 1), -EINVAL);
+	assert_int_equal(init_iova_domain(&d, 3000, 1), -EINVAL);
+	/* an uninitialized domain refuses everything, crashes on nothing */
+	assert_null(alloc_iova(&d, 1, 100, false));
+	assert_null(find_iova(&d, 1));
+	assert_null(reserve_iova(&d, 1, 2));
+	assert_int_equal(alloc_iova_fast(&d, 1, 100, true), 0);
+	assert_int_equal(iova_domain_init_rcaches(&d), -EINVAL);
+	free_iova(&d, 1);
+	free_iova_fast(&d, 1, 1);
+	put_iova_domain(&d);
+	/* size 0 */
+	assert_null(alloc_iova(&f->iovad, 0, 100, false));
+	assert_int_equal(alloc_iova_fast(&f->iovad, 0, 100, false), 0);
+	__free_iova(&f->iovad, NULL);
+	/* a limit below start_pfn */
+	assert_null(alloc_iova(&f->iovad, 1, 0, false));
+	assert_true(mtree_empty(&f->iovad.tree));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_helpers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_top_down_inclusive_limit,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_size_alignment, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_start_pfn_and_exhaustion,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exhaust_32bit, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_and_double_free,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reserve_merging, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fast_path_and_flush, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fast_rounds_small_sizes,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_input, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests_name("iova_kernel_api", tests, NULL,
+					   NULL);
+}

@@ -127,8 +127,9 @@ typedef void (*iova_rcache_release_fn)(struct iova_domain *iovad,
 struct iova_rcaches *iova_rcaches_create(unsigned int nr_classes,
 					 iova_rcache_release_fn release);
 
-/* Give every cached pfn back (release) and free the caches. */
-void iova_rcaches_destroy(struct iova_domain *iovad, struct iova_rcaches *rc);
+/* Free the caches, dropping the cached pfns: the caller is about to
+ * destroy the tree they are allocated in.  No other call may run. */
+void iova_rcaches_destroy(struct iova_rcaches *rc);
 
 /* Number of size classes (0 for NULL). */
 unsigned int iova_rcaches_classes(const struct iova_rcaches *rc);

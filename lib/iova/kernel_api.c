@@ -68,8 +68,8 @@ LIBIOVA_EXPORT void put_iova_domain(struct iova_domain *iovad)
 
 	if (!iova_domain_ready(iovad))
 		return;
-	if (iovad->rcaches)
-		iova_rcaches_destroy(iovad, iovad->rcaches);
+	/* cached pfns are struct iovas in the tree: freed with it below */
+	iova_rcaches_destroy(iovad->rcaches);
 	iovad->rcaches = NULL;
 	iova_lock(iovad);
 	mas_for_each(&mas, entry, ULONG_MAX)

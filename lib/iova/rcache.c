@@ -247,15 +247,22 @@ void iova_rcaches_flush(struct iova_domain *iovad, struct iova_rcaches *rc)
 	}
 }
 
-void iova_rcaches_destroy(struct iova_domain *iovad, struct iova_rcaches *rc)
+void iova_rcaches_destroy(struct iova_rcaches *rc)
 {
 	if (!rc)
 		return;
-	iova_rcaches_flush(iovad, rc);
-	for (unsigned int i = 0; i < rc->nr_classes; i++)
-		pthread_mutex_destroy(&rc->depots[i].lock);
-	for (unsigned int i = 0; i < rc->nr_classes * rc->nr_cpus; i++)
+	for (unsigned int i = 0; i < rc->nr_classes; i++) {
+		struct iova_depot *d = &rc->depots[i];
+
+		while (d->size)
+			free(d->mags[--d->size]);
+		pthread_mutex_destroy(&d->lock);
+	}
+	for (unsigned int i = 0; i < rc->nr_classes * rc->nr_cpus; i++) {
+		free(rc->cpu[i].loaded);
+		free(rc->cpu[i].prev);
 		pthread_spin_destroy(&rc->cpu[i].lock);
+	}
 	free(rc->cpu);
 	free(rc->depots);
 	free(rc);

@@ -1,0 +1,603 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * space.c - IOVA spaces (<libiova/iova_space.h>): windows, reservations,
+ * per-call limits and alignment, in bytes, over a domain's tree.
+ *
+ * The tree covers every pfn.  Outside the windows (and at pfn 0) it holds
+ * HOLE markers, over reserved ranges RESERVED markers, over allocations
+ * ALLOCATED markers and over allocations parked in a size cache CACHED
+ * markers; free space is NULL.  So a gap search inside any [min, max]
+ * finds only valid free space, and an allocation needs no heap object.
+ *
+ * Locking: the domain lock for every write and search; the RCU read lock
+ * for lookups and iteration; the counters under the domain lock.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libiova/iova_space.h>
+
+#include "iova_internal.h"
+
+struct iova_space {
+	struct iova_domain dom;  /* first: release callbacks get &dom */
+	unsigned int shift;
+	unsigned long top_pfn;   /* last pfn inside the address width */
+	struct iova_range *windows; /* sorted by address */
+	unsigned int nr_windows;
+	uint64_t allocations, bytes; /* under the domain lock */
+};
+
+static uint64_t pfn_addr(const struct iova_space *s, unsigned long pfn)
+{
+	return (uint64_t)pfn << s->shift;
+}
+
+/* The last byte of @pfn. */
+static uint64_t pfn_last_byte(const struct iova_space *s, unsigned long pfn)
+{
+	return ((uint64_t)pfn << s->shift) | (s->dom.granule - 1);
+}
+
+static bool is_pow2(uint64_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+/* ---- creation ---------------------------------------------------------- */
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct iova_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int check_config(const struct iova_space_config *c, uint64_t granule,
+			uint64_t width_last)
+{
+	if (!is_pow2(granule))
+		return -EINVAL;
+	if (c->address_width > 64)
+		return -EINVAL;
+	if (c->nr_windows && !c->windows)
+		return -EINVAL;
+	if (c->nr_reserved && !c->reserved)
+		return -EINVAL;
+	if (c->flags & ~IOVA_SPACE_NO_CACHE)
+		return -EINVAL;
+	if (c->cache_max_granules && (!is_pow2(c->cache_max_granules) ||
+				      c->cache_max_granules > (1u << 20)))
+		return -EINVAL;
+	for (unsigned int i = 0; i < c->nr_windows; i++) {
+		const struct iova_range *w = &c->windows[i];
+
+		if (w->start > w->last || w->last > width_last ||
+		    (w->start & (granule - 1)) ||
+		    ((w->last + 1) & (granule - 1)))
+			return -EINVAL;
+	}
+	for (unsigned int i = 0; i < c->nr_reserved; i++)
+		if (c->reserved[i].start > c->reserved[i].last)
+			return -EINVAL;
+	return 0;
+}
+
+/* Mark [lo, hi] (pfns) with @kind; under the lock. */
+static int mark(struct iova_space *s, unsigned long lo, unsigned long hi,
+		enum iova_kind kind)
+{
+	if (lo > hi)
+		return 0;
+	return iova_insert(&s->dom, lo, hi, iova_marker(kind));
+}
+
+/* HOLE over everything outside the windows and at pfn 0, then RESERVED. */
+static int mark_layout(struct iova_space *s,
+		       const struct iova_space_config *c)
+{
+	unsigned long next = 0; /* first pfn not yet covered */
+	int ret = 0;
+
+	for (unsigned int i = 0; i < s->nr_windows && !ret; i++) {
+		unsigned long lo = (unsigned long)(s->windows[i].start >>
+						   s->shift);
+		unsigned long hi = (unsigned long)(s->windows[i].last >>
+						   s->shift);
+
+		if (lo > next)
+			ret = mark(s, next, lo - 1, IOVA_KIND_HOLE);
+		next = hi + 1;
+		if (next == 0)
+			break;  /* the window reaches the top of the index space */
+	}
+	if (!ret && next != 0)
+		ret = mark(s, next, ULONG_MAX, IOVA_KIND_HOLE);
+	if (!ret)
+		ret = mark(s, 0, 0, IOVA_KIND_HOLE);
+	for (unsigned int i = 0; i < c->nr_reserved && !ret; i++)
+		ret = mark(s, (unsigned long)(c->reserved[i].start >> s->shift),
+			   (unsigned long)(c->reserved[i].last >> s->shift),
+			   IOVA_KIND_RESERVED);
+	return ret;
+}
+
+static void space_release(struct iova_domain *dom, unsigned long pfn,
+			  unsigned int log_size);
+
+LIBIOVA_EXPORT int iova_space_create(const struct iova_space_config *config,
+				     struct iova_space **out)
+{
+	struct iova_space_config c;
+	struct iova_space *s;
+	uint64_t granule, width_last;
+	unsigned int width;
+	int ret;
+
+	if (!config || !out)
+		return -EINVAL;
+	c = *config;
+	granule = c.granule ? c.granule : 4096;
+	width = c.address_width ? c.address_width : 64;
+	width_last = width == 64 ? UINT64_MAX : (1ULL << width) - 1;
+	ret = check_config(&c, granule, width_last);
+	if (ret)
+		return ret;
+	if (width_last < granule)
+		return -EINVAL;  /* not even one granule besides IOVA 0 */
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->shift = (unsigned int)__builtin_ctzll(granule);
+	s->top_pfn = (unsigned long)(width_last >> s->shift);
+	s->nr_windows = c.nr_windows ? c.nr_windows : 1;
+	s->windows = malloc(s->nr_windows * sizeof(*s->windows));
+	if (!s->windows) {
+		free(s);
+		return -ENOMEM;
+	}
+	if (c.nr_windows) {
+		memcpy(s->windows, c.windows,
+		       c.nr_windows * sizeof(*s->windows));
+		qsort(s->windows, s->nr_windows, sizeof(*s->windows),
+		      cmp_range);
+	} else {
+		s->windows[0].start = 0;
+		s->windows[0].last = width_last;
+	}
+	for (unsigned int i = 1; i < s->nr_windows; i++)
+		if (s->windows[i].start <= s->windows[i - 1].last) {
+			free(s->windows);
+			free(s);
+			return -EINVAL;
+		}
+	iova_domain_setup(&s->dom, (unsigned long)granule, 1);
+	mt_set_allocator(&s->dom.tree, c.node_allocator);
+	if (!(c.flags & IOVA_SPACE_NO_CACHE)) {
+		unsigned int max = c.cache_max_granules ? c.cache_max_granules
+							: 32;
+
+		s->dom.rcaches = iova_rcaches_create(
+			(unsigned int)__builtin_ctz(max) + 1, space_release);
+		if (!s->dom.rcaches)
+			ret = -ENOMEM;
+	}
+	if (!ret) {
+		iova_lock(&s->dom);
+		ret = mark_layout(s, &c);
+		iova_unlock(&s->dom);
+	}
+	if (ret) {
+		iova_space_destroy(s);
+		return ret;
+	}
+	*out = s;
+	return 0;
+}
+
+LIBIOVA_EXPORT void iova_space_destroy(struct iova_space *s)
+{
+	if (!s)
+		return;
+	iova_rcaches_destroy(s->dom.rcaches);
+	iova_lock(&s->dom);
+	mtree_destroy(&s->dom.tree);
+	iova_unlock(&s->dom);
+	pthread_mutex_destroy(&s->dom.iova_lock);
+	free(s->windows);
+	free(s);
+}
+
+/* ---- the size caches ------------------------------------------------- */
+
+/* Give a cached allocation back to the tree (no cache lock held). */
+static void space_release(struct iova_domain *dom, unsigned long pfn,
+			  unsigned int log_size)
+{
+	unsigned long lo, hi;
+
+	(void)log_size;
+	iova_lock(dom);
+	if (iova_lookup(dom, pfn, &lo, &hi) == iova_marker(IOVA_KIND_CACHED))
+		iova_erase(dom, lo, hi);
+	iova_unlock(dom);
+}
+
+/* The cache class of an allocation of @pages at @pfn, or -1: only sizes
+ * that are powers of two, at addresses aligned to their size (so a reuse
+ * meets any alignment up to the size). */
+static int cache_class(const struct iova_space *s, unsigned long pfn,
+		       unsigned long pages)
+{
+	unsigned int log;
+
+	if (!s->dom.rcaches || !is_pow2(pages) || (pfn & (pages - 1)))
+		return -1;
+	log = (unsigned int)__builtin_ctzl(pages);
+	return log < iova_rcaches_classes(s->dom.rcaches) ? (int)log : -1;
+}
+
+/* ---- allocation ------------------------------------------------------ */
+
+static void count_alloc(struct iova_space *s, unsigned long pages, int sign)
+{
+	s->allocations += (uint64_t)(int64_t)sign;
+	s->bytes += (uint64_t)(int64_t)sign * pfn_addr(s, pages);
+}
+
+/* The pfn window inside [min, max] bytes; false if not one granule. */
+static bool pfn_window(const struct iova_space *s, uint64_t min, uint64_t max,
+		       unsigned long *lo, unsigned long *hi)
+{
+	uint64_t mask = s->dom.granule - 1;
+	uint64_t first, last;
+
+	if (min > UINT64_MAX - mask)
+		return false;
+	first = (min + mask) >> s->shift;
+	if ((max & mask) == mask)
+		last = max >> s->shift;
+	else if (max >> s->shift)
+		last = (max >> s->shift) - 1;
+	else
+		return false;
+	if (last > s->top_pfn)
+		last = s->top_pfn;
+	if (first < 1)
+		first = 1;
+	if (first > last)
+		return false;
+	*lo = (unsigned long)first;
+	*hi = (unsigned long)last;
+	return true;
+}
+
+/* Size in granules, or 0 when @size is 0 or too large. */
+static unsigned long size_pages(const struct iova_space *s, uint64_t size)
+{
+	uint64_t mask = s->dom.granule - 1;
+
+	if (!size || size > UINT64_MAX - mask)
+		return 0;
+	return (unsigned long)((size + mask) >> s->shift);
+}
+
+static int alloc_from_cache(struct iova_space *s, unsigned long pages,
+			    unsigned long align, unsigned long lo,
+			    unsigned long hi, unsigned long *pfn)
+{
+	int cls = cache_class(s, 0, pages);
+
+	if (cls < 0 || align > pages)
+		return -ENOSPC;
+	*pfn = iova_rcache_get(s->dom.rcaches, (unsigned int)cls, lo, hi);
+	if (!*pfn)
+		return -ENOSPC;
+	iova_lock(&s->dom);
+	iova_replace(&s->dom, *pfn, *pfn + pages - 1,
+		     iova_marker(IOVA_KIND_ALLOCATED));
+	count_alloc(s, pages, 1);
+	iova_unlock(&s->dom);
+	return 0;
+}
+
+static int alloc_from_tree(struct iova_space *s, unsigned long pages,
+			   unsigned long align, unsigned long lo,
+			   unsigned long hi, bool top_down,
+			   unsigned long *pfn)
+{
+	int ret;
+
+	iova_lock(&s->dom);
+	ret = iova_find_free(&s->dom, pages, align, lo, hi, top_down, pfn);
+	if (!ret)
+		ret = iova_insert(&s->dom, *pfn, *pfn + pages - 1,
+				  iova_marker(IOVA_KIND_ALLOCATED));
+	if (!ret)
+		count_alloc(s, pages, 1);
+	iova_unlock(&s->dom);
+	return ret;
+}
+
+LIBIOVA_EXPORT int iova_space_alloc(struct iova_space *s, uint64_t size,
+				    uint64_t align, uint64_t min,
+				    uint64_t max, unsigned int flags,
+				    uint64_t *iova)
+{
+	bool top_down = !(flags & IOVA_ALLOC_BOTTOM_UP);
+	unsigned long pages, align_pages, lo, hi, pfn;
+	int ret;
+
+	if (!s || !iova || (flags & ~IOVA_ALLOC_BOTTOM_UP) || min > max)
+		return -EINVAL;
+	if (align && !is_pow2(align))
+		return -EINVAL;
+	pages = size_pages(s, size);
+	if (!pages)
+		return -EINVAL;
+	align_pages = align > s->dom.granule ? (unsigned long)(align >>
+								 s->shift)
+					     : 1;
+	if (!pfn_window(s, min, max, &lo, &hi))
+		return -ENOSPC;
+	ret = top_down ? alloc_from_cache(s, pages, align_pages, lo, hi, &pfn)
+		       : -ENOSPC;
+	if (ret)
+		ret = alloc_from_tree(s, pages, align_pages, lo, hi, top_down,
+				      &pfn);
+	if (ret == -ENOSPC && s->dom.rcaches) {
+		/* cached allocations may be what is in the way */
+		iova_rcaches_flush(&s->dom, s->dom.rcaches);
+		ret = alloc_from_tree(s, pages, align_pages, lo, hi, top_down,
+				      &pfn);
+	}
+	if (!ret)
+		*iova = pfn_addr(s, pfn);
+	return ret;
+}
+
+/* The window holding [first, last] bytes, or NULL. */
+static const struct iova_range *window_of(const struct iova_space *s,
+					  uint64_t first, uint64_t last)
+{
+	for (unsigned int i = 0; i < s->nr_windows; i++)
+		if (s->windows[i].start <= first && last <= s->windows[i].last)
+			return &s->windows[i];
+	return NULL;
+}
+
+/* Is [lo, hi] free?  Under the lock.  *@cached: a cached allocation is in
+ * the way. */
+static bool range_free(struct iova_space *s, unsigned long lo,
+		       unsigned long hi, bool *cached)
+{
+	MA_STATE(mas, &s->dom.tree, lo, lo);
+	void *entry;
+
+	*cached = false;
+	mas_for_each(&mas, entry, hi)
+		if (entry == iova_marker(IOVA_KIND_CACHED))
+			*cached = true;
+	mas_set(&mas, lo);
+	return !mas_find(&mas, hi);
+}
+
+LIBIOVA_EXPORT int iova_space_alloc_at(struct iova_space *s, uint64_t iova,
+				       uint64_t size)
+{
+	unsigned long pages, lo, hi;
+	bool cached;
+	int ret;
+
+	if (!s || (iova & (s->dom.granule - 1)))
+		return -EINVAL;
+	pages = size_pages(s, size);
+	if (!pages || iova + pfn_addr(s, pages) - 1 < iova)
+		return -EINVAL;
+	if (!iova || !window_of(s, iova, iova + pfn_addr(s, pages) - 1))
+		return -ERANGE;
+	lo = (unsigned long)(iova >> s->shift);
+	hi = lo + pages - 1;
+	for (int pass = 0;; pass++) {
+		iova_lock(&s->dom);
+		ret = range_free(s, lo, hi, &cached) ? 0 : -EEXIST;
+		if (!ret)
+			ret = iova_insert(&s->dom, lo, hi,
+					  iova_marker(IOVA_KIND_ALLOCATED));
+		if (!ret)
+			count_alloc(s, pages, 1);
+		iova_unlock(&s->dom);
+		if (ret != -EEXIST || !cached || pass)
+			return ret;
+		/* freed allocations parked in a cache: give them back */
+		iova_rcaches_flush(&s->dom, s->dom.rcaches);
+	}
+}
+
+LIBIOVA_EXPORT int iova_space_free(struct iova_space *s, uint64_t iova)
+{
+	unsigned long pfn, lo, hi;
+	int cls, ret = 0;
+	void *entry;
+
+	if (!s || (iova & (s->dom.granule - 1)))
+		return -EINVAL;
+	if (!window_of(s, iova, iova))
+		return -ERANGE;
+	pfn = (unsigned long)(iova >> s->shift);
+	iova_lock(&s->dom);
+	entry = iova_lookup(&s->dom, pfn, &lo, &hi);
+	if (entry != iova_marker(IOVA_KIND_ALLOCATED))
+		ret = -ENOENT;
+	else if (lo != pfn)
+		ret = -EINVAL;
+	if (ret) {
+		iova_unlock(&s->dom);
+		return ret;
+	}
+	count_alloc(s, hi - lo + 1, -1);
+	cls = cache_class(s, lo, hi - lo + 1);
+	if (cls < 0) {
+		iova_erase(&s->dom, lo, hi);
+		iova_unlock(&s->dom);
+		return 0;
+	}
+	/* parked in the cache: marked so that a second free is caught */
+	iova_replace(&s->dom, lo, hi, iova_marker(IOVA_KIND_CACHED));
+	iova_unlock(&s->dom);
+	if (!iova_rcache_put(&s->dom, s->dom.rcaches, (unsigned int)cls, lo))
+		space_release(&s->dom, lo, (unsigned int)cls);
+	return 0;
+}
+
+/* ---- reading --------------------------------------------------------- */
+
+LIBIOVA_EXPORT int iova_space_lookup(struct iova_space *s, uint64_t addr,
+				     struct iova_range *range)
+{
+	unsigned long pfn, lo = 0, hi = 0;
+	void *entry;
+
+	if (!s || !range)
+		return -EINVAL;
+	pfn = (unsigned long)(addr >> s->shift);
+	mt_read_lock();
+	entry = iova_lookup(&s->dom, pfn, &lo, &hi);
+	mt_read_unlock();
+	if (entry != iova_marker(IOVA_KIND_ALLOCATED))
+		return -ENOENT;
+	range->start = pfn_addr(s, lo);
+	range->last = pfn_last_byte(s, hi);
+	return 0;
+}
+
+/*
+ * Visit the free holes of [lo, hi], clipped to it.  Each range is read
+ * under the RCU read lock; the callback runs outside it.  The tree has no
+ * two adjacent NULL ranges, so each NULL range is a whole hole.
+ */
+static int visit_holes(struct iova_space *s, unsigned long lo,
+		       unsigned long hi, iova_range_fn fn, void *arg)
+{
+	unsigned long pos = lo;
+
+	for (;;) {
+		MA_STATE(mas, &s->dom.tree, pos, pos);
+		struct iova_range r;
+		void *entry;
+		int ret;
+
+		mt_read_lock();
+		entry = mas_walk(&mas);
+		mt_read_unlock();
+		if (!entry) {
+			r.start = pfn_addr(s, mas.index < lo ? lo : mas.index);
+			r.last = pfn_last_byte(s, mas.last > hi ? hi : mas.last);
+			ret = fn(arg, &r);
+			if (ret)
+				return ret;
+		}
+		if (mas.last >= hi)
+			return 0;
+		pos = mas.last + 1;
+	}
+}
+
+LIBIOVA_EXPORT int iova_space_for_each(struct iova_space *s, iova_range_fn fn,
+				       void *arg)
+{
+	unsigned long pos = 1;
+
+	if (!s || !fn)
+		return -EINVAL;
+	/* allocations only: skip every other kind of marker */
+	for (;;) {
+		MA_STATE(mas, &s->dom.tree, pos, pos);
+		struct iova_range r;
+		void *entry;
+		int ret;
+
+		mt_read_lock();
+		do
+			entry = mas_find(&mas, s->top_pfn);
+		while (entry && entry != iova_marker(IOVA_KIND_ALLOCATED));
+		mt_read_unlock();
+		if (!entry)
+			return 0;
+		r.start = pfn_addr(s, mas.index);
+		r.last = pfn_last_byte(s, mas.last);
+		ret = fn(arg, &r);
+		if (ret || mas.last >= s->top_pfn)
+			return ret;
+		pos = mas.last + 1;
+	}
+}
+
+LIBIOVA_EXPORT int iova_space_for_each_hole(struct iova_space *s,
+					    uint64_t min, uint64_t max,
+					    iova_range_fn fn, void *arg)
+{
+	unsigned long lo, hi;
+
+	if (!s || !fn || min > max)
+		return -EINVAL;
+	if (!pfn_window(s, min, max, &lo, &hi))
+		return 0;
+	return visit_holes(s, lo, hi, fn, arg);
+}
+
+struct largest {
+	uint64_t size;
+};
+
+static int note_largest(void *arg, const struct iova_range *r)
+{
+	struct largest *l = arg;
+
+	if (r->last - r->start + 1 > l->size || !l->size)
+		l->size = r->last - r->start + 1;
+	return 0;
+}
+
+LIBIOVA_EXPORT int iova_space_window(struct iova_space *s, unsigned int index,
+				     struct iova_range *window,
+				     uint64_t *largest_hole)
+{
+	struct largest l = { 0 };
+
+	if (!s || !window || !largest_hole || index >= s->nr_windows)
+		return -EINVAL;
+	*window = s->windows[index];
+	iova_space_for_each_hole(s, window->start, window->last, note_largest,
+				 &l);
+	*largest_hole = l.size;
+	return 0;
+}
+
+LIBIOVA_EXPORT int iova_space_stats(struct iova_space *s,
+				    struct iova_space_stats *st)
+{
+	struct iova_rcache_counts rc;
+
+	if (!s || !st)
+		return -EINVAL;
+	iova_rcaches_counts(s->dom.rcaches, &rc);
+	iova_lock(&s->dom);
+	st->allocations = s->allocations;
+	st->bytes_allocated = s->bytes;
+	iova_unlock(&s->dom);
+	st->cached = rc.cached;
+	st->cache_hits = rc.hits;
+	st->cache_misses = rc.misses;
+	st->nr_windows = s->nr_windows;
+	return 0;
+}
+
+LIBIOVA_EXPORT int iova_space_flush_cache(struct iova_space *s)
+{
+	if (!s)
+		return -EINVAL;
+	if (s->dom.rcaches)
+		iova_rcaches_flush(&s->dom, s->dom.rcaches);
+	return 0;
+}

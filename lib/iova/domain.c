@@ -60,14 +60,16 @@ static unsigned long next_need(struct gap_search *g)
 	unsigned long align = ~g->mask + 1;
 	unsigned long need = g->size;
 
-	if (g->misses >= EXACT_CANDIDATES && !g->wide_tried) {
-		g->wide_tried = true;
-		need = g->size + align - 1;
-		if (need < g->size)
-			need = g->size;  /* overflow: stay exact */
-	}
 	if (g->max < g->min || g->max - g->min < need - 1)
 		return 0;
+	if (g->misses >= EXACT_CANDIDATES && !g->wide_tried) {
+		unsigned long wide = g->size + align - 1;
+
+		g->wide_tried = true;
+		/* only if it can fit the window at all (and did not wrap) */
+		if (wide > g->size && g->max - g->min >= wide - 1)
+			need = wide;
+	}
 	return need;
 }
 
@@ -157,10 +159,13 @@ int iova_insert(struct iova_domain *iovad, unsigned long lo,
 	MA_STATE(mas, &iovad->tree, lo, hi);
 	int ret;
 
-	/* non-blocking first: the common case needs no wait */
+	/* non-blocking first: the common case needs no wait; a retry stores
+	 * the same range again with the nodes mas_nomem() got */
 	ret = mas_store_gfp(&mas, entry, GFP_NOWAIT);
-	while (ret == -ENOMEM && mas_nomem(&mas, GFP_KERNEL))
+	while (ret == -ENOMEM && mas_nomem(&mas, GFP_KERNEL)) {
+		mas_set_range(&mas, lo, hi);
 		ret = mas_store_gfp(&mas, entry, GFP_NOWAIT);
+	}
 	mas_destroy(&mas);
 	return ret;
 }

@@ -58,8 +58,6 @@ static int check_config(const struct iova_space_config *c, uint64_t granule,
 {
 	if (!is_pow2(granule))
 		return -EINVAL;
-	if (c->address_width > 64)
-		return -EINVAL;
 	if (c->nr_windows && !c->windows)
 		return -EINVAL;
 	if (c->nr_reserved && !c->reserved)
@@ -139,6 +137,8 @@ LIBIOVA_EXPORT int iova_space_create(const struct iova_space_config *config,
 	c = *config;
 	granule = c.granule ? c.granule : 4096;
 	width = c.address_width ? c.address_width : 64;
+	if (width > 64)
+		return -EINVAL;
 	width_last = width == 64 ? UINT64_MAX : (1ULL << width) - 1;
 	ret = check_config(&c, granule, width_last);
 	if (ret)

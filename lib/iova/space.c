@@ -471,26 +471,43 @@ LIBIOVA_EXPORT int iova_space_lookup(struct iova_space *s, uint64_t addr,
 	return 0;
 }
 
+/* The next range at or after @mas->index up to @hi that is a free hole
+ * (@holes) or an allocation; false when there is none.  RCU read lock. */
+static bool next_visit(struct ma_state *mas, unsigned long hi, bool holes)
+{
+	void *entry;
+
+	if (holes)
+		return mas_walk(mas) == NULL;
+	do
+		entry = mas_find(mas, hi);
+	while (entry && entry != iova_marker(IOVA_KIND_ALLOCATED));
+	return entry != NULL;
+}
+
 /*
- * Visit the free holes of [lo, hi], clipped to it.  Each range is read
- * under the RCU read lock; the callback runs outside it.  The tree has no
- * two adjacent NULL ranges, so each NULL range is a whole hole.
+ * Visit the free holes (@holes) or the allocations of [lo, hi], clipped to
+ * it, in address order.  Each range is read under the RCU read lock; the
+ * callback runs outside it, so it may call anything.  The tree has no two
+ * adjacent NULL ranges, so each NULL range is a whole hole.
  */
-static int visit_holes(struct iova_space *s, unsigned long lo,
-		       unsigned long hi, iova_range_fn fn, void *arg)
+static int visit(struct iova_space *s, unsigned long lo, unsigned long hi,
+		 bool holes, iova_range_fn fn, void *arg)
 {
 	unsigned long pos = lo;
 
 	for (;;) {
 		MA_STATE(mas, &s->dom.tree, pos, pos);
 		struct iova_range r;
-		void *entry;
+		bool found;
 		int ret;
 
 		mt_read_lock();
-		entry = mas_walk(&mas);
+		found = next_visit(&mas, hi, holes);
 		mt_read_unlock();
-		if (!entry) {
+		if (!holes && !found)
+			return 0;
+		if (found) {
 			r.start = pfn_addr(s, mas.index < lo ? lo : mas.index);
 			r.last = pfn_last_byte(s, mas.last > hi ? hi : mas.last);
 			ret = fn(arg, &r);
@@ -506,31 +523,9 @@ static int visit_holes(struct iova_space *s, unsigned long lo,
 LIBIOVA_EXPORT int iova_space_for_each(struct iova_space *s, iova_range_fn fn,
 				       void *arg)
 {
-	unsigned long pos = 1;
-
 	if (!s || !fn)
 		return -EINVAL;
-	/* allocations only: skip every other kind of marker */
-	for (;;) {
-		MA_STATE(mas, &s->dom.tree, pos, pos);
-		struct iova_range r;
-		void *entry;
-		int ret;
-
-		mt_read_lock();
-		do
-			entry = mas_find(&mas, s->top_pfn);
-		while (entry && entry != iova_marker(IOVA_KIND_ALLOCATED));
-		mt_read_unlock();
-		if (!entry)
-			return 0;
-		r.start = pfn_addr(s, mas.index);
-		r.last = pfn_last_byte(s, mas.last);
-		ret = fn(arg, &r);
-		if (ret || mas.last >= s->top_pfn)
-			return ret;
-		pos = mas.last + 1;
-	}
+	return visit(s, 1, s->top_pfn, false, fn, arg);
 }
 
 LIBIOVA_EXPORT int iova_space_for_each_hole(struct iova_space *s,
@@ -543,7 +538,7 @@ LIBIOVA_EXPORT int iova_space_for_each_hole(struct iova_space *s,
 		return -EINVAL;
 	if (!pfn_window(s, min, max, &lo, &hi))
 		return 0;
-	return visit_holes(s, lo, hi, fn, arg);
+	return visit(s, lo, hi, true, fn, arg);
 }
 
 struct largest {

@@ -43,7 +43,6 @@ struct iova {
 };
 
 struct iova_rcaches; /* the size caches: opaque */
-struct iova_deferral; /* deferred erases: opaque */
 
 /* Sizes the cache serves by default: 1 to 32 granules (6 classes). */
 #define IOVA_RANGE_CACHE_MAX_SIZE 6
@@ -61,7 +60,6 @@ struct iova_domain {
 	unsigned long max32_alloc_size; /* smallest size that failed below
 					 * 4 GiB since the last free there */
 	struct iova_rcaches *rcaches;
-	struct iova_deferral *deferral;
 	unsigned long magic;         /* set while initialized */
 };
 

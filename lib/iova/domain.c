@@ -20,7 +20,6 @@ void iova_domain_setup(struct iova_domain *iovad, unsigned long granule,
 			       __builtin_ctzl(granule);
 	iovad->max32_alloc_size = iovad->dma_32bit_pfn;
 	iovad->rcaches = NULL;
-	iovad->deferral = NULL;
 	iovad->magic = IOVA_DOMAIN_MAGIC;
 }
 

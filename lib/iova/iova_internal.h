@@ -150,7 +150,7 @@ bool iova_rcache_put(struct iova_domain *iovad, struct iova_rcaches *rc,
 void iova_rcaches_flush(struct iova_domain *iovad, struct iova_rcaches *rc);
 
 struct iova_rcache_counts {
-	uint64_t hits, misses, puts, put_full;
+	uint64_t hits, misses;
 	unsigned long cached; /* pfns in the caches now */
 };
 void iova_rcaches_counts(struct iova_rcaches *rc,

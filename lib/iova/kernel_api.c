@@ -140,14 +140,18 @@ LIBIOVA_EXPORT struct iova *find_iova(struct iova_domain *iovad,
 	return iova_entry_is_struct(entry) ? iova_entry_struct(entry) : NULL;
 }
 
-/* Remove the struct iova at @pfn, if any, under the lock; returns it. */
+/*
+ * Remove the struct iova at @pfn, under the lock; returns it.  Nothing if
+ * there is none, or if @expect is set and the tree holds another one.
+ */
 static struct iova *remove_locked(struct iova_domain *iovad,
-				  unsigned long pfn)
+				  unsigned long pfn, struct iova *expect)
 {
 	unsigned long lo, hi;
 	void *entry = iova_lookup(iovad, pfn, &lo, &hi);
 
-	if (!iova_entry_is_struct(entry))
+	if (!iova_entry_is_struct(entry) ||
+	    (expect && iova_entry_struct(entry) != expect))
 		return NULL;
 	iova_erase(iovad, lo, hi);
 	if (lo < iovad->dma_32bit_pfn)
@@ -162,7 +166,7 @@ LIBIOVA_EXPORT void free_iova(struct iova_domain *iovad, unsigned long pfn)
 	if (!iova_domain_ready(iovad))
 		return;
 	iova_lock(iovad);
-	iova = remove_locked(iovad, pfn);
+	iova = remove_locked(iovad, pfn, NULL);
 	iova_unlock(iovad);
 	free(iova);
 }
@@ -175,8 +179,7 @@ LIBIOVA_EXPORT void __free_iova(struct iova_domain *iovad, struct iova *iova)
 		return;
 	iova_lock(iovad);
 	/* only the struct the tree holds: a stale pointer frees nothing */
-	removed = find_iova(iovad, iova->pfn_lo) == iova ?
-			  remove_locked(iovad, iova->pfn_lo) : NULL;
+	removed = remove_locked(iovad, iova->pfn_lo, iova);
 	iova_unlock(iovad);
 	free(removed);
 }

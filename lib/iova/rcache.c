@@ -36,7 +36,7 @@ struct iova_magazine {
 struct iova_cpu_rcache {
 	pthread_spinlock_t lock;
 	struct iova_magazine *loaded, *prev; /* NULL: empty, not allocated */
-	uint64_t hits, misses, puts, put_full;
+	uint64_t hits, misses;
 } __attribute__((aligned(64)));
 
 struct iova_depot {
@@ -84,7 +84,7 @@ struct iova_rcaches *iova_rcaches_create(unsigned int nr_classes,
 
 		pthread_spin_init(&c->lock, PTHREAD_PROCESS_PRIVATE);
 		c->loaded = c->prev = NULL;
-		c->hits = c->misses = c->puts = c->put_full = 0;
+		c->hits = c->misses = 0;
 	}
 	return rc;
 }
@@ -197,18 +197,15 @@ bool iova_rcache_put(struct iova_domain *iovad, struct iova_rcaches *rc,
 			empty->size = 0;
 			c->loaded = empty;
 		}
-		c->put_full++;
 	} else if (!c->loaded) {
 		c->loaded = malloc(sizeof(*c->loaded));
 		if (c->loaded)
 			c->loaded->size = 0;
 	}
-	if (c->loaded && c->loaded->size < IOVA_MAG_SIZE) {
+	if (c->loaded && c->loaded->size < IOVA_MAG_SIZE)
 		c->loaded->pfns[c->loaded->size++] = pfn;
-		c->puts++;
-	} else {
+	else
 		done = false;
-	}
 	pthread_spin_unlock(&c->lock);
 	if (spill)
 		release_mag(iovad, rc, spill, log_size);
@@ -284,8 +281,6 @@ void iova_rcaches_counts(struct iova_rcaches *rc,
 			pthread_spin_lock(&c->lock);
 			out->hits += c->hits;
 			out->misses += c->misses;
-			out->puts += c->puts;
-			out->put_full += c->put_full;
 			out->cached += mag_count(c->loaded) +
 				       mag_count(c->prev);
 			pthread_spin_unlock(&c->lock);

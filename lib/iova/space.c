@@ -372,14 +372,16 @@ static bool range_free(struct iova_space *s, unsigned long lo,
 		       unsigned long hi, bool *cached)
 {
 	MA_STATE(mas, &s->dom.tree, lo, lo);
+	bool taken = false;
 	void *entry;
 
 	*cached = false;
-	mas_for_each(&mas, entry, hi)
+	mas_for_each(&mas, entry, hi) {
+		taken = true;
 		if (entry == iova_marker(IOVA_KIND_CACHED))
 			*cached = true;
-	mas_set(&mas, lo);
-	return !mas_find(&mas, hi);
+	}
+	return !taken;
 }
 
 LIBIOVA_EXPORT int iova_space_alloc_at(struct iova_space *s, uint64_t iova,

@@ -24,7 +24,7 @@ struct alloc_args {
 	void *entry;
 	unsigned long size, min, max;
 	bool rev;
-	unsigned long range_lo, *next;   /* cyclic only */
+	unsigned long *next;   /* cyclic only: min is range_lo */
 	bool wrapped;
 };
 
@@ -47,7 +47,7 @@ static int alloc_in(struct maple_tree *mt, unsigned long *startp, void *entry,
 		    gfp_t gfp, bool rev)
 {
 	MA_STATE(mas, mt, 0, 0);
-	struct alloc_args a = { entry, size, min, max, rev, 0, NULL, false };
+	struct alloc_args a = { entry, size, min, max, rev, NULL, false };
 	int ret = alloc_checks(mt, entry);
 
 	if (ret)
@@ -78,15 +78,15 @@ LIBIOVA_EXPORT int mtree_alloc_rrange(struct maple_tree *mt,
 static int cyclic_op(struct ma_state *mas, gfp_t gfp, void *arg)
 {
 	struct alloc_args *a = arg;
-	unsigned long hi = a->max;
-	unsigned long min = *a->next > a->range_lo ? *a->next : a->range_lo;
+	unsigned long lo = a->min, hi = a->max;
+	unsigned long min = *a->next > lo ? *a->next : lo;
 	int ret;
 
 	mas_reset(mas);
 	a->wrapped = false;
 	ret = min <= hi ? mas_empty_area(mas, min, hi, 1) : -EBUSY;
-	if (ret == -EBUSY && min > a->range_lo) {
-		ret = mas_empty_area(mas, a->range_lo, min - 1, 1);
+	if (ret == -EBUSY && min > lo) {
+		ret = mas_empty_area(mas, lo, min - 1, 1);
 		a->wrapped = true;
 	}
 	if (ret)
@@ -107,8 +107,8 @@ LIBIOVA_EXPORT int mtree_alloc_cyclic(struct maple_tree *mt,
 				      unsigned long *next, gfp_t gfp)
 {
 	MA_STATE(mas, mt, 0, 0);
-	struct alloc_args a = { entry, 1, range_lo, range_hi, false,
-				range_lo, next, false };
+	struct alloc_args a = { entry, 1, range_lo, range_hi, false, next,
+				false };
 	int ret = alloc_checks(mt, entry);
 
 	if (ret)

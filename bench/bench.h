@@ -109,7 +109,7 @@ struct bench_result {
 	unsigned long n;        /* entries actually used (after a cap) */
 	bool capped;
 	bool failed;            /* a result check failed */
-	char note[96];
+	char note[160];
 };
 
 struct workload {
@@ -122,6 +122,56 @@ struct workload {
 
 extern const struct workload m_workloads[];
 extern const size_t m_workload_count;
+
+/*
+ * An IOVA allocator behind one interface, in pfns of 4 KiB granules with
+ * the first usable pfn 1, allocating top-down from an inclusive limit
+ * (the kernel's semantics, which the I workloads are defined by).
+ */
+struct iova_impl {
+	const char *name;
+	bool baseline;
+	/* a baseline's hole search is linear: timed rounds capped at this */
+	unsigned long round_cap;
+	/* @fast: the run uses alloc_fast/free_fast (set up the caches) */
+	void *(*create)(bool fast);
+	void (*destroy)(void *d);
+	/* the highest free range of @size pfns at or below @limit, aligned
+	 * to @size rounded up to a power of two if @size_aligned; 0 if none */
+	unsigned long (*alloc)(void *d, unsigned long size, unsigned long limit,
+			       bool size_aligned);
+	void (*free)(void *d, unsigned long pfn);
+	/* place [pfn, pfn + size - 1] without a search: how a baseline gets
+	 * the state a workload's setup allocations produced; NULL for ours,
+	 * whose setup runs through alloc and is checked */
+	void (*place)(void *d, unsigned long pfn, unsigned long size);
+	/* the size-cache path (alloc_iova_fast); NULL if there is none */
+	unsigned long (*alloc_fast)(void *d, unsigned long size,
+				    unsigned long limit);
+	void (*free_fast)(void *d, unsigned long pfn, unsigned long size);
+	/* allocations live in the allocator now (cached ones included) */
+	unsigned long (*count)(void *d);
+	/* bytes the allocator holds for its allocations */
+	size_t (*bytes)(void *d);
+};
+
+extern const struct iova_impl iova_kernel_api;
+extern const struct iova_impl iova_space_api;
+extern const struct iova_impl iova_gtree_first_fit;
+
+/* One I workload: @n is its live-IOVA count (scaled down by --quick). */
+struct iova_workload {
+	const char *name;
+	const char *unit;
+	unsigned long n;
+	/* runs through alloc_fast/free_fast: only where they exist */
+	bool fast;
+	void (*run)(const struct iova_workload *w, const struct iova_impl *impl,
+		    unsigned long n, uint64_t seed, struct bench_result *res);
+};
+
+extern const struct iova_workload i_workloads[];
+extern const size_t i_workload_count;
 
 /* Fail the measurement if @cond is false (results are always checked). */
 #define BENCH_CHECK(res, cond, what)                                         \

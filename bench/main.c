@@ -7,6 +7,9 @@
  *
  *   bench [--workload NAME[,NAME...]|all] [--n N[,N...]] [--seed S]
  *         [--reps R] [--impl NAME[,NAME...]] [--json FILE] [--quick]
+ *
+ * The M workloads run at every --n; the I workloads at the sizes
+ * WORKLOADS.md defines for them (--quick divides those by 50).
  */
 #include <getopt.h>
 #include <malloc.h>
@@ -24,6 +27,20 @@ static const struct rmap_ops *const impls[] = {
 };
 #define NR_IMPLS (sizeof(impls) / sizeof(impls[0]))
 
+static const struct iova_impl *const iova_impls[] = {
+	&iova_kernel_api, &iova_space_api, &iova_gtree_first_fit,
+};
+#define NR_IOVA_IMPLS (sizeof(iova_impls) / sizeof(iova_impls[0]))
+#define QUICK_DIVISOR 50
+
+/* One workload on one implementation: an M or an I pairing. */
+struct job {
+	const struct workload *m;
+	const struct rmap_ops *ops;
+	const struct iova_workload *i;
+	const struct iova_impl *impl;
+};
+
 size_t bench_heap_in_use(void)
 {
 	struct mallinfo2 mi = mallinfo2();
@@ -40,7 +57,7 @@ struct row {
 	double median, min, max;
 	double bytes;
 	bool capped, failed;
-	char note[96];
+	char note[160];
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -63,31 +80,45 @@ static bool in_list(const char *list, const char *name)
 	return false;
 }
 
-static void run_one(const struct workload *w, const struct rmap_ops *ops,
-		    unsigned long n, uint64_t seed, unsigned int reps,
-		    struct row *row)
+static void run_one(const struct job *job, unsigned long n, uint64_t seed,
+		    unsigned int reps, struct row *row)
 {
 	double t[MAX_REPS];
 	struct bench_result res;
 
 	memset(row, 0, sizeof(*row));
-	row->workload = w->name;
-	row->unit = w->unit;
-	row->impl = ops->name;
-	row->baseline = ops->baseline;
-	if (w->linear_search && ops->search_cap && n > ops->search_cap) {
-		n = ops->search_cap;
-		row->capped = true;
+	if (job->m) {
+		row->workload = job->m->name;
+		row->unit = job->m->unit;
+		row->impl = job->ops->name;
+		row->baseline = job->ops->baseline;
+		if (job->m->linear_search && job->ops->search_cap &&
+		    n > job->ops->search_cap) {
+			n = job->ops->search_cap;
+			row->capped = true;
+		}
+	} else {
+		row->workload = job->i->name;
+		row->unit = job->i->unit;
+		row->impl = job->impl->name;
+		row->baseline = job->impl->baseline;
 	}
 	row->n = n;
 	for (unsigned int r = 0; r < reps; r++) {
 		memset(&res, 0, sizeof(res));
 		res.bytes_per_entry = -1;
-		w->run(ops, n, seed, &res);
+		res.n = n;
+		if (job->m)
+			job->m->run(job->ops, n, seed, &res);
+		else
+			job->i->run(job->i, job->impl, n, seed, &res);
 		t[r] = res.ns_per_op;
 		row->bytes = res.bytes_per_entry;
+		row->n = res.n;
 		if (res.failed) {
 			row->failed = true;
+			snprintf(row->note, sizeof(row->note), "%s", res.note);
+		} else if (!row->failed) {
 			snprintf(row->note, sizeof(row->note), "%s", res.note);
 		}
 	}
@@ -170,9 +201,13 @@ static void usage(void)
 		"workloads:");
 	for (size_t i = 0; i < m_workload_count; i++)
 		fprintf(stderr, " %s", m_workloads[i].name);
+	for (size_t i = 0; i < i_workload_count; i++)
+		fprintf(stderr, " %s", i_workloads[i].name);
 	fprintf(stderr, "\nimplementations:");
 	for (size_t i = 0; i < NR_IMPLS; i++)
 		fprintf(stderr, " %s", impls[i]->name);
+	for (size_t i = 0; i < NR_IOVA_IMPLS; i++)
+		fprintf(stderr, " %s", iova_impls[i]->name);
 	fprintf(stderr, "\n");
 }
 
@@ -195,7 +230,7 @@ int main(int argc, char **argv)
 	unsigned int reps = 5;
 	uint64_t seed = 1;
 	struct row *rows;
-	bool any_failed = false;
+	bool any_failed = false, quick = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -234,6 +269,7 @@ int main(int argc, char **argv)
 			sizes[0] = 2000;
 			nr_sizes = 1;
 			reps = 1;
+			quick = true;
 			break;
 		default:
 			usage();
@@ -241,7 +277,8 @@ int main(int argc, char **argv)
 		}
 	}
 
-	cap = m_workload_count * MAX_SIZES * NR_IMPLS;
+	cap = m_workload_count * MAX_SIZES * NR_IMPLS +
+	      i_workload_count * NR_IOVA_IMPLS;
 	rows = calloc(cap, sizeof(*rows));
 	printf("# seed %llu, %u repetitions, median per %s\n",
 	       (unsigned long long)seed, reps, "unit");
@@ -252,11 +289,30 @@ int main(int argc, char **argv)
 			for (size_t i = 0; i < NR_IMPLS; i++) {
 				if (!in_list(impl_list, impls[i]->name))
 					continue;
-				run_one(&m_workloads[w], impls[i], sizes[s], seed,
-					reps, &rows[count]);
+				struct job job = { .m = &m_workloads[w],
+						   .ops = impls[i] };
+
+				run_one(&job, sizes[s], seed, reps, &rows[count]);
 				any_failed |= rows[count].failed;
 				count++;
 			}
+	}
+	for (size_t w = 0; w < i_workload_count; w++) {
+		const struct iova_workload *iw = &i_workloads[w];
+
+		if (!in_list(workloads, iw->name))
+			continue;
+		for (size_t i = 0; i < NR_IOVA_IMPLS; i++) {
+			struct job job = { .i = iw, .impl = iova_impls[i] };
+
+			if (!in_list(impl_list, iova_impls[i]->name) ||
+			    (iw->fast && !iova_impls[i]->alloc_fast))
+				continue;
+			run_one(&job, quick ? iw->n / QUICK_DIVISOR : iw->n,
+				seed, reps, &rows[count]);
+			any_failed |= rows[count].failed;
+			count++;
+		}
 	}
 	print_rows(rows, count);
 	if (json)

@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * workloads_i.c - the IOVA (I) workloads of WORKLOADS.md.
+ *
+ * Pfns are in 4 KiB granules; the first usable pfn is 1; allocations are
+ * top-down and size-aligned (as the kernel's DMA layer asks).  Where a
+ * setup's result is known in advance (size-1 or equal-size allocations
+ * packed down from a limit), our implementations must produce exactly
+ * those pfns (checked) and a baseline gets the same state by placing the
+ * ranges without searching: its linear search would take hours at these
+ * sizes.  Where it is not known (I-mixed), a baseline's live count is
+ * capped.  A baseline's timed rounds are capped at its round_cap.  Every
+ * allocation is checked (inside the limit, aligned); after the timed part
+ * the live set is checked for overlaps and against the implementation's
+ * own count.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bench.h"
+#include "prng.h"
+
+#define LIMIT32 ((1ul << 20) - 1) /* DMA_BIT_MASK(32) >> 12 */
+#define LIMIT48 ((1ul << 36) - 1) /* DMA_BIT_MASK(48) >> 12 */
+#define BASELINE_LIVE_CAP 20000ul
+
+struct live {
+	unsigned long pfn, size;
+};
+
+static unsigned long pow2_at_least(unsigned long size)
+{
+	return size <= 1 ? 1 : 1ul << (64 - __builtin_clzl(size - 1));
+}
+
+/* Is @pfn a valid answer to a size-aligned request of @size under @limit? */
+static bool fits(unsigned long pfn, unsigned long size, unsigned long limit)
+{
+	return pfn >= 1 && pfn + size - 1 <= limit && pfn + size - 1 >= pfn &&
+	       !(pfn & (pow2_at_least(size) - 1));
+}
+
+static int cmp_live(const void *a, const void *b)
+{
+	const struct live *x = a, *y = b;
+
+	return (x->pfn > y->pfn) - (x->pfn < y->pfn);
+}
+
+/* No two live ranges overlap, and the implementation agrees on the count. */
+static void check_live(const struct iova_impl *impl, void *d, struct live *l,
+		       unsigned long n, bool cached_extra,
+		       struct bench_result *res)
+{
+	unsigned long count = impl->count(d);
+
+	qsort(l, n, sizeof(*l), cmp_live);
+	for (unsigned long i = 1; i < n; i++)
+		BENCH_CHECK(res, l[i - 1].pfn + l[i - 1].size - 1 < l[i].pfn,
+			    "live IOVAs overlap");
+	BENCH_CHECK(res, cached_extra ? count >= n : count == n,
+		    "allocator's count differs from the live set");
+}
+
+/*
+ * Set up @n allocations of @size packed down from @top: ours allocate
+ * (checked against the packed position), a baseline places them.
+ * Returns the ns the allocations took (0 for a baseline).
+ */
+static uint64_t setup_packed(const struct iova_impl *impl, void *d,
+			     struct live *l, unsigned long n,
+			     unsigned long size, unsigned long top,
+			     unsigned long limit, struct bench_result *res)
+{
+	uint64_t t0 = bench_now_ns();
+
+	for (unsigned long i = 0; i < n; i++) {
+		unsigned long want = ((top - size + 1) & ~(size - 1)) - i * size;
+
+		l[i].pfn = want;
+		l[i].size = size;
+		if (impl->place) {
+			impl->place(d, want, size);
+			continue;
+		}
+		BENCH_CHECK(res, impl->alloc(d, size, limit, true) == want,
+			    "setup allocation not where top-down puts it");
+	}
+	return impl->place ? 0 : bench_now_ns() - t0;
+}
+
+static unsigned long rounds_for(const struct iova_impl *impl,
+				unsigned long rounds, bool *capped)
+{
+	if (impl->baseline && impl->round_cap && rounds > impl->round_cap) {
+		*capped = true;
+		return impl->round_cap;
+	}
+	return rounds;
+}
+
+static void w_churn(const struct iova_workload *w, const struct iova_impl *impl,
+		    unsigned long n, uint64_t seed, struct bench_result *res)
+{
+	struct prng rng = { seed };
+	struct live *l = malloc(n * sizeof(*l));
+	void *d = impl->create(false);
+	bool capped = false;
+	unsigned long rounds = rounds_for(impl, n * 10 / 3, &capped);
+	uint64_t setup_ns, sum = 0, worst = 0, first_sum = 0;
+
+	(void)w;
+	setup_ns = setup_packed(impl, d, l, n, 1, LIMIT32, LIMIT32, res);
+	for (unsigned long r = 0; r < rounds; r++) {
+		unsigned long j = prng_below(&rng, n), pfn;
+		uint64_t t0, dt;
+
+		impl->free(d, l[j].pfn);
+		t0 = bench_now_ns();
+		pfn = impl->alloc(d, 1, LIMIT32, true);
+		dt = bench_now_ns() - t0;
+		BENCH_CHECK(res, fits(pfn, 1, LIMIT32), "bad allocation");
+		l[j].pfn = pfn;
+		sum += dt;
+		worst = dt > worst ? dt : worst;
+		if (r < 1000)
+			first_sum += dt;
+	}
+	res->ns_per_op = (double)sum / (double)rounds;
+	if (impl->place)
+		snprintf(res->note, sizeof(res->note), "worst %.1f us%s",
+			 (double)worst / 1e3,
+			 capped ? "; rounds capped (linear search)" : "");
+	else
+		snprintf(res->note, sizeof(res->note),
+			 "worst %.1f us; first 1000 rounds + setup %.0f ns/alloc",
+			 (double)worst / 1e3,
+			 (double)(setup_ns + first_sum) /
+				 (double)(n + (rounds < 1000 ? rounds : 1000)));
+	check_live(impl, d, l, n, false, res);
+	impl->destroy(d);
+	free(l);
+}
+
+/* Sizes of I-mixed: 1:40% 2:15% 4:15% 8:10% 16:8% 32:6% 64:3% 256:2% 512:1% */
+static unsigned long mixed_size(struct prng *rng)
+{
+	static const unsigned int pct[] = { 40, 15, 15, 10, 8, 6, 3, 2, 1 };
+	static const unsigned long size[] = { 1, 2, 4, 8, 16, 32, 64, 256, 512 };
+	unsigned int x = (unsigned int)prng_below(rng, 100);
+
+	for (unsigned int i = 0;; i++) {
+		if (x < pct[i])
+			return size[i];
+		x -= pct[i];
+	}
+}
+
+static unsigned long alloc_via(const struct iova_impl *impl, void *d,
+			       bool fast, unsigned long size,
+			       unsigned long limit)
+{
+	return fast ? impl->alloc_fast(d, size, limit)
+		    : impl->alloc(d, size, limit, true);
+}
+
+static void free_via(const struct iova_impl *impl, void *d, bool fast,
+		     const struct live *l)
+{
+	if (fast)
+		impl->free_fast(d, l->pfn, l->size);
+	else
+		impl->free(d, l->pfn);
+}
+
+static void w_mixed(const struct iova_workload *w, const struct iova_impl *impl,
+		    unsigned long n, uint64_t seed, struct bench_result *res)
+{
+	struct prng rng = { seed };
+	bool capped = false;
+	unsigned long rounds;
+	struct live *l;
+	uint64_t t0, t1;
+	void *d;
+
+	if (impl->baseline && n > BASELINE_LIVE_CAP) {
+		n = BASELINE_LIVE_CAP;
+		capped = true;
+	}
+	rounds = rounds_for(impl, n * 10, &capped);
+	res->n = n;
+	l = malloc(n * sizeof(*l));
+	d = impl->create(w->fast);
+	for (unsigned long i = 0; i < n; i++) {
+		l[i].size = mixed_size(&rng);
+		l[i].pfn = alloc_via(impl, d, w->fast, l[i].size, LIMIT48);
+		BENCH_CHECK(res, fits(l[i].pfn, l[i].size, LIMIT48),
+			    "bad setup allocation");
+	}
+	t0 = bench_now_ns();
+	for (unsigned long r = 0; r < rounds; r++) {
+		unsigned long j = prng_below(&rng, n);
+
+		free_via(impl, d, w->fast, &l[j]);
+		l[j].size = mixed_size(&rng);
+		l[j].pfn = alloc_via(impl, d, w->fast, l[j].size, LIMIT48);
+		BENCH_CHECK(res, fits(l[j].pfn, l[j].size, LIMIT48),
+			    "bad allocation");
+	}
+	t1 = bench_now_ns();
+	res->ns_per_op = (double)(t1 - t0) / (double)rounds;
+	if (capped)
+		snprintf(res->note, sizeof(res->note),
+			 "live and rounds capped (linear search)");
+	check_live(impl, d, l, n, w->fast, res);
+	impl->destroy(d);
+	free(l);
+}
+
+static void w_dac_mix(const struct iova_workload *w,
+		      const struct iova_impl *impl, unsigned long n,
+		      uint64_t seed, struct bench_result *res)
+{
+	struct prng rng = { seed };
+	unsigned long high = n / 10 * 9, low = n - high;
+	struct live *l = malloc(n * sizeof(*l));
+	void *d = impl->create(false);
+	bool capped = false;
+	unsigned long rounds = rounds_for(impl, n / 2, &capped);
+	uint64_t t0, t1;
+
+	(void)w;
+	setup_packed(impl, d, l, high, 1, LIMIT48, LIMIT48, res);
+	setup_packed(impl, d, l + high, low, 1, LIMIT32, LIMIT32, res);
+	t0 = bench_now_ns();
+	for (unsigned long r = 0; r < rounds; r++) {
+		unsigned long j = prng_below(&rng, n);
+
+		impl->free(d, l[j].pfn);
+		l[j].pfn = impl->alloc(d, 1, LIMIT32, true);
+		BENCH_CHECK(res, fits(l[j].pfn, 1, LIMIT32), "bad allocation");
+	}
+	t1 = bench_now_ns();
+	res->ns_per_op = (double)(t1 - t0) / (double)rounds;
+	if (capped)
+		snprintf(res->note, sizeof(res->note),
+			 "rounds capped (linear search)");
+	check_live(impl, d, l, n, false, res);
+	impl->destroy(d);
+	free(l);
+}
+
+static void w_exhaust32(const struct iova_workload *w,
+			const struct iova_impl *impl, unsigned long n,
+			uint64_t seed, struct bench_result *res)
+{
+	/* every 16-aligned block below 4 GiB but the one holding pfn 0 */
+	unsigned long blocks = (LIMIT32 + 1) / 16 - 1, kept = 0;
+	struct live *l = malloc(blocks * sizeof(*l));
+	void *d = impl->create(false);
+	bool capped = false;
+	unsigned long attempts = rounds_for(impl, n, &capped);
+	uint64_t t0, t1;
+
+	(void)w;
+	(void)seed;
+	setup_packed(impl, d, l, blocks, 16, LIMIT32, LIMIT32, res);
+	if (!impl->place)
+		BENCH_CHECK(res, impl->alloc(d, 16, LIMIT32, true) == 0,
+			    "allocation past exhaustion succeeded");
+	for (unsigned long i = 0; i < blocks; i++) {
+		if (i & 1)
+			impl->free(d, l[i].pfn);
+		else
+			l[kept++] = l[i];
+	}
+	t0 = bench_now_ns();
+	for (unsigned long a = 0; a < attempts; a++)
+		BENCH_CHECK(res, impl->alloc(d, 32, LIMIT32, true) == 0,
+			    "size 32 fitted where only 16-holes are");
+	t1 = bench_now_ns();
+	res->ns_per_op = (double)(t1 - t0) / (double)attempts;
+	res->n = blocks;
+	if (capped)
+		snprintf(res->note, sizeof(res->note),
+			 "attempts capped (linear search)");
+	check_live(impl, d, l, kept, false, res);
+	impl->destroy(d);
+	free(l);
+}
+
+/* ---- I-threads ---- */
+
+#define THREAD_WORKING_SET 64
+
+struct thread_arg {
+	const struct iova_impl *impl;
+	void *d;
+	unsigned long pairs;
+	uint64_t seed;
+	pthread_barrier_t *start;
+	bool bad;
+	struct live l[THREAD_WORKING_SET];
+};
+
+static void *pair_thread(void *p)
+{
+	struct thread_arg *a = p;
+	struct prng rng = { a->seed };
+	bool fast = a->impl->alloc_fast != NULL;
+
+	for (unsigned int i = 0; i < THREAD_WORKING_SET; i++) {
+		a->l[i].size = 1 + prng_below(&rng, 32);
+		a->l[i].pfn = alloc_via(a->impl, a->d, fast, a->l[i].size,
+					LIMIT48);
+		a->bad |= !fits(a->l[i].pfn, a->l[i].size, LIMIT48);
+	}
+	pthread_barrier_wait(a->start);
+	for (unsigned long r = 0; r < a->pairs; r++) {
+		struct live *x = &a->l[prng_below(&rng, THREAD_WORKING_SET)];
+
+		free_via(a->impl, a->d, fast, x);
+		x->size = 1 + prng_below(&rng, 32);
+		x->pfn = alloc_via(a->impl, a->d, fast, x->size, LIMIT48);
+		a->bad |= !fits(x->pfn, x->size, LIMIT48);
+	}
+	pthread_barrier_wait(a->start);
+	return NULL;
+}
+
+/* ns per pair per thread with @t threads doing @pairs pairs each. */
+static double run_threads(const struct iova_impl *impl, unsigned int t,
+			  unsigned long pairs, uint64_t seed,
+			  struct bench_result *res)
+{
+	bool fast = impl->alloc_fast != NULL;
+	void *d = impl->create(fast);
+	struct thread_arg *a = calloc(t, sizeof(*a));
+	pthread_t *tid = calloc(t, sizeof(*tid));
+	struct live *all = malloc(t * THREAD_WORKING_SET * sizeof(*all));
+	pthread_barrier_t start;
+	uint64_t t0, t1;
+
+	pthread_barrier_init(&start, NULL, t + 1);
+	for (unsigned int i = 0; i < t; i++) {
+		a[i] = (struct thread_arg){ .impl = impl, .d = d, .pairs = pairs,
+					    .seed = seed + i, .start = &start };
+		pthread_create(&tid[i], NULL, pair_thread, &a[i]);
+	}
+	pthread_barrier_wait(&start);
+	t0 = bench_now_ns();
+	pthread_barrier_wait(&start);
+	t1 = bench_now_ns();
+	for (unsigned int i = 0; i < t; i++) {
+		pthread_join(tid[i], NULL);
+		BENCH_CHECK(res, !a[i].bad, "bad allocation");
+		for (unsigned int k = 0; k < THREAD_WORKING_SET; k++)
+			all[i * THREAD_WORKING_SET + k] = a[i].l[k];
+	}
+	check_live(impl, d, all, t * THREAD_WORKING_SET, fast, res);
+	pthread_barrier_destroy(&start);
+	impl->destroy(d);
+	free(all);
+	free(tid);
+	free(a);
+	return (double)(t1 - t0) / (double)pairs;
+}
+
+static void w_threads(const struct iova_workload *w,
+		      const struct iova_impl *impl, unsigned long n,
+		      uint64_t seed, struct bench_result *res)
+{
+	double one = run_threads(impl, 1, n, seed, res);
+	double two = run_threads(impl, 2, n, seed, res);
+
+	(void)w;
+	res->ns_per_op = one;
+	res->n = n;
+	/* throughput ratio: 2 threads did twice the pairs in @two per pair */
+	snprintf(res->note, sizeof(res->note),
+		 "per pair, 1 thread; 2 threads: %.1f ns/pair/thread, %.2fx "
+		 "throughput%s",
+		 two, 2.0 * one / two,
+		 impl->alloc_fast ? "" : " (no size cache: alloc/free)");
+}
+
+static void w_mem(const struct iova_workload *w, const struct iova_impl *impl,
+		  unsigned long n, uint64_t seed, struct bench_result *res)
+{
+	struct live *l = malloc(n * sizeof(*l));
+	void *d = impl->create(false);
+	uint64_t ns;
+
+	(void)w;
+	(void)seed;
+	ns = setup_packed(impl, d, l, n, 1, LIMIT48, LIMIT48, res);
+	res->ns_per_op = impl->place ? -1 : (double)ns / (double)n;
+	res->bytes_per_entry = (double)impl->bytes(d) / (double)n;
+	check_live(impl, d, l, n, false, res);
+	impl->destroy(d);
+	free(l);
+}
+
+const struct iova_workload i_workloads[] = {
+	{ "I-churn-1page", "alloc", 300000, false, w_churn },
+	{ "I-mixed", "round", 100000, false, w_mixed },
+	{ "I-mixed-fast", "round", 100000, true, w_mixed },
+	{ "I-dac-mix", "round", 200000, false, w_dac_mix },
+	{ "I-exhaust32", "attempt", 10000, false, w_exhaust32 },
+	/* the size cache where there is one, else alloc/free */
+	{ "I-threads", "pair", 1000000, false, w_threads },
+	{ "I-mem", "IOVA", 100000, false, w_mem },
+};
+const size_t i_workload_count = sizeof(i_workloads) / sizeof(i_workloads[0]);

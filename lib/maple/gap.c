@@ -81,12 +81,42 @@ void mt_path_update_gaps(struct maple_tree *mt, struct mt_path *path,
 	}
 }
 
+void mt_path_slot_gap_changed(struct maple_tree *mt, struct mt_path *path,
+			      unsigned int depth, unsigned long size,
+			      bool freed)
+{
+	struct maple_node *parent;
+	unsigned int off;
+	unsigned long cur;
+
+	if (!mt_is_alloc(mt) || depth == 0)
+		return;
+	parent = mt_to_node(path->node[depth - 1]);
+	off = path->offset[depth - 1];
+	cur = parent->a.gap[off]; /* the leaf's largest gap until now */
+	/* a new gap no larger, or a filled one smaller, than the largest
+	 * leaves the largest as it was */
+	if (freed ? size <= cur : size < cur)
+		return;
+	if (!freed) {
+		/* the largest may be gone: rescan the leaf */
+		mt_path_update_gaps(mt, path, depth);
+		return;
+	}
+	if (size > parent->a.gap[parent->a.gap_off]) {
+		/* a new largest for the parent too: tell the levels above */
+		parent->a.gap[off] = size;
+		parent->a.gap_off = (unsigned char)off;
+		mt_path_update_gaps(mt, path, depth - 1);
+	} else {
+		parent->a.gap[off] = size;
+	}
+}
+
 /* ---- searching -------------------------------------------------------- */
 
 struct gap_search {
 	unsigned long min, max, size;
-	bool rev;
-	bool use_gaps;
 	unsigned long found; /* first index of the result */
 };
 
@@ -94,80 +124,103 @@ struct gap_search {
  * Fit @size inside the free range [first, last] clipped to the window:
  * the lowest (or, reversed, highest) placement.
  */
-static bool fit(struct gap_search *s, unsigned long first, unsigned long last)
+static inline bool fit(struct gap_search *s, unsigned long first,
+		       unsigned long last, bool rev)
 {
 	unsigned long lo = first > s->min ? first : s->min;
 	unsigned long hi = last < s->max ? last : s->max;
 
 	if (lo > hi || hi - lo < s->size - 1)
 		return false;
-	s->found = s->rev ? hi - (s->size - 1) : lo;
+	s->found = rev ? hi - (s->size - 1) : lo;
 	return true;
 }
 
-static bool search_node(struct gap_search *s, struct maple_enode *enode,
-			unsigned long min, unsigned long max)
+static bool search_fwd(struct gap_search *s, struct maple_enode *enode,
+		       unsigned long min, unsigned long max);
+static bool search_rev(struct gap_search *s, struct maple_enode *enode,
+		       unsigned long min, unsigned long max);
+
+/*
+ * One node, scanned from the child holding the window's near edge towards
+ * the far edge.  Unused pivots hold the node's max, so the start clamps to
+ * the data end by itself.  A leaf is scanned for NULL slots, an internal
+ * node for children whose gap (in allocation trees) is large enough; the
+ * bounds of a slot are computed only for those.  Specialised per
+ * direction (@rev is a constant in each caller): this loop is the gap
+ * search's whole cost.
+ */
+static inline __attribute__((always_inline)) bool
+search_node(struct gap_search *s, struct maple_enode *enode,
+	    unsigned long min, unsigned long max, const bool rev)
 {
 	enum mt_node_type type = mt_enode_type(enode);
 	struct maple_node *node = mt_to_node(enode);
-	unsigned long *pivots = mt_node_pivots(node, type);
+	const unsigned long *pivots = mt_node_pivots(node, type);
 	void **slots = mt_node_slots(node, type);
-	unsigned int npivots = mt_type_slots(type) - 1;
+	const unsigned int npivots = mt_type_slots(type) - 1;
+	const unsigned long *gap = type == mt_arange ? node->a.gap : NULL;
+	const bool leaf = mt_type_is_leaf(type);
 	unsigned long edge;
 	unsigned int i;
 
 	mt_prefetch_node(node);
-	/*
-	 * Start at the child holding the window's near edge, clamped into
-	 * this node.  Unused pivots hold the node's max, so the scan stops at
-	 * the data end at the latest, a slot's last index is its pivot (or
-	 * max past the pivots), and the data end is where that reaches max:
-	 * no separate scan for it.
-	 */
-	if (s->rev)
+	if (rev)
 		edge = s->max < max ? s->max : max;
 	else
 		edge = s->min > min ? s->min : min;
 	i = mt_slot_of(pivots, npivots, edge);
 	for (;;) {
-		unsigned long first = i ? pivots[i - 1] + 1 : min;
-		unsigned long last = i < npivots ? pivots[i] : max;
+		bool candidate = leaf ? !slots[i] : !gap || gap[i] >= s->size;
 
-		/* past the window's far edge: nothing more here */
-		if (s->rev ? last < s->min : first > s->max)
-			return false;
-		if (mt_type_is_leaf(type)) {
-			if (!slots[i] && fit(s, first, last))
+		if (candidate) {
+			unsigned long first = i ? pivots[i - 1] + 1 : min;
+			unsigned long last = i < npivots ? pivots[i] : max;
+
+			/* past the window's far edge: nothing more here */
+			if (rev ? last < s->min : first > s->max)
+				return false;
+			if (leaf ? fit(s, first, last, rev)
+				 : rev ? search_rev(s, slots[i], first, last)
+				       : search_fwd(s, slots[i], first, last))
 				return true;
-		} else if (!(s->use_gaps && type == mt_arange &&
-			     node->a.gap[i] < s->size) &&
-			   search_node(s, slots[i], first, last)) {
-			return true;
 		}
-		if (s->rev ? i == 0 : last >= max)
+		if (rev ? i == 0 : i >= npivots || pivots[i] >= max)
 			return false;
-		i = s->rev ? i - 1 : i + 1;
+		i = rev ? i - 1 : i + 1;
 	}
+}
+
+static bool search_fwd(struct gap_search *s, struct maple_enode *enode,
+		       unsigned long min, unsigned long max)
+{
+	return search_node(s, enode, min, max, false);
+}
+
+static bool search_rev(struct gap_search *s, struct maple_enode *enode,
+		       unsigned long min, unsigned long max)
+{
+	return search_node(s, enode, min, max, true);
 }
 
 static int empty_area(struct ma_state *mas, unsigned long min,
 		      unsigned long max, unsigned long size, bool rev)
 {
 	struct maple_tree *mt = mas->tree;
-	struct gap_search s = { .min = min, .max = max, .size = size,
-				.rev = rev, .use_gaps = mt_is_alloc(mt) };
+	struct gap_search s = { .min = min, .max = max, .size = size };
 	void *root = mt->ma_root;
 	bool ok;
 
 	if (size == 0 || min > max || max - min < size - 1)
 		return -EINVAL;
 	if (!root) {
-		ok = fit(&s, 0, ULONG_MAX);
+		ok = fit(&s, 0, ULONG_MAX, rev);
 	} else if (!mt_root_is_node(root)) {
 		/* the root entry occupies index 0 */
-		ok = fit(&s, 1, ULONG_MAX);
+		ok = fit(&s, 1, ULONG_MAX, rev);
 	} else {
-		ok = search_node(&s, root, 0, ULONG_MAX);
+		ok = rev ? search_rev(&s, root, 0, ULONG_MAX)
+			 : search_fwd(&s, root, 0, ULONG_MAX);
 	}
 	if (!ok)
 		return -EBUSY;

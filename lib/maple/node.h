@@ -309,6 +309,12 @@ unsigned long mt_node_max_gap(struct maple_node *node, enum mt_node_type type,
  * of that node and above (allocation trees only; in place). */
 void mt_path_update_gaps(struct maple_tree *mt, struct mt_path *path,
 			 unsigned int depth);
+/* gap.c: a slot store in leaf @depth turned the range of @size indices
+ * into a gap (@freed) or filled it: the same update in O(1) when the
+ * leaf's largest gap is known not to need a rescan. */
+void mt_path_slot_gap_changed(struct maple_tree *mt, struct mt_path *path,
+			      unsigned int depth, unsigned long size,
+			      bool freed);
 /* gap.c: fill an arange node's end and largest-gap metadata. */
 void mt_arange_set_meta(struct maple_node *node, unsigned int end);
 

@@ -410,7 +410,10 @@ static void *write_core(struct ma_state *mas, void *entry, gfp_t gfp,
 				return *dry_count = 0, NULL;
 			rcu_assign_pointer(lv.slots[loff], entry);
 			if (!old != !entry)
-				mt_path_update_gaps(mt, &wr.lo, D);
+				mt_path_slot_gap_changed(mt, &wr.lo, D,
+							 mt_range_size(first,
+								       last),
+							 !entry);
 			mas_after_write(mas, first, last);
 			goto erased;
 		}

@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libiova/iova_deferral.h>
 #include <libiova/maple_tree.h>
 
 #ifdef __cplusplus
@@ -42,7 +43,8 @@ struct iova {
 	unsigned long pfn_lo;
 };
 
-struct iova_rcaches; /* the size caches: opaque */
+struct iova_rcaches;  /* the size caches: opaque */
+struct iova_deferral; /* the deferred erase: opaque */
 
 /* Sizes the cache serves by default: 1 to 32 granules (6 classes). */
 #define IOVA_RANGE_CACHE_MAX_SIZE 6
@@ -60,6 +62,7 @@ struct iova_domain {
 	unsigned long max32_alloc_size; /* smallest size that failed below
 					 * 4 GiB since the last free there */
 	struct iova_rcaches *rcaches;
+	struct iova_deferral *deferral; /* parked frees (iova_deferral.h) */
 	unsigned long magic;         /* set while initialized */
 };
 
@@ -125,9 +128,12 @@ void iova_cache_put(void);
 /*
  * init_iova_domain - make @iovad an empty domain of @granule bytes per pfn
  * that hands out pfns from @start_pfn up.  Returns 0, or -EINVAL (NULL
- * @iovad, @granule not a power of two, @start_pfn 0 is accepted).  The
- * kernel's returns void; ignoring the result is fine when the arguments
- * are right.  Never blocks; does not allocate.
+ * @iovad, @granule not a power of two, @start_pfn 0 is accepted) or
+ * -ENOMEM (the deferred-erase state, a few hundred bytes, is allocated
+ * here so that parking a free never needs memory).  After an error every
+ * call on @iovad fails harmlessly (NULL, 0, nothing freed).  The kernel's
+ * returns void; ignoring the result is fine when the arguments are right.
+ * Never blocks.
  */
 int init_iova_domain(struct iova_domain *iovad, unsigned long granule,
 		     unsigned long start_pfn);

@@ -29,6 +29,7 @@
 
 #include <stdint.h>
 
+#include <libiova/iova_deferral.h>
 #include <libiova/mt_alloc.h>
 
 #ifdef __cplusplus

@@ -8,9 +8,14 @@
  */
 #include "iova_internal.h"
 
-void iova_domain_setup(struct iova_domain *iovad, unsigned long granule,
-		       unsigned long start_pfn)
+int iova_domain_setup(struct iova_domain *iovad, unsigned long granule,
+		      unsigned long start_pfn)
 {
+	iovad->deferral = iova_deferral_create(iovad);
+	if (!iovad->deferral) {
+		iovad->magic = 0;
+		return -ENOMEM;
+	}
 	pthread_mutex_init(&iovad->iova_lock, NULL);
 	mt_init_flags(&iovad->tree, MT_FLAGS_ALLOC_RANGE | MT_FLAGS_USE_RCU);
 	mt_set_external_lock(&iovad->tree, &iovad->iova_lock);
@@ -21,6 +26,18 @@ void iova_domain_setup(struct iova_domain *iovad, unsigned long granule,
 	iovad->max32_alloc_size = iovad->dma_32bit_pfn;
 	iovad->rcaches = NULL;
 	iovad->magic = IOVA_DOMAIN_MAGIC;
+	return 0;
+}
+
+void iova_domain_teardown(struct iova_domain *iovad)
+{
+	iova_deferral_destroy(iovad->deferral);
+	iovad->deferral = NULL;
+	iova_lock(iovad);
+	mtree_destroy(&iovad->tree);
+	iovad->magic = 0;
+	iova_unlock(iovad);
+	pthread_mutex_destroy(&iovad->iova_lock);
 }
 
 /*
@@ -149,24 +166,34 @@ int iova_find_free(struct iova_domain *iovad, unsigned long size,
 
 	if (!size || min > max)
 		return -ENOSPC;
+	iova_deferral_drain_some(iovad);
 	return top_down ? find_top(&g, pfn) : find_bottom(&g, pfn);
 }
 
-int iova_insert(struct iova_domain *iovad, unsigned long lo,
-		unsigned long hi, void *entry)
+int iova_store(struct iova_domain *iovad, unsigned long lo,
+	       unsigned long hi, void *entry, gfp_t gfp)
 {
 	MA_STATE(mas, &iovad->tree, lo, hi);
+	bool blocking = gfp & __GFP_DIRECT_RECLAIM;
 	int ret;
 
-	/* non-blocking first: the common case needs no wait; a retry stores
-	 * the same range again with the nodes mas_nomem() got */
-	ret = mas_store_gfp(&mas, entry, GFP_NOWAIT);
-	while (ret == -ENOMEM && mas_nomem(&mas, GFP_KERNEL)) {
+	/* without waiting first: the common case needs no wait; a retry
+	 * stores the same range again with the nodes mas_nomem() got (the
+	 * domain lock stays held: it is the tree's external lock) */
+	ret = mas_store_gfp(&mas, entry, blocking ? GFP_NOWAIT : gfp);
+	while (blocking && ret == -ENOMEM && mas_nomem(&mas, gfp)) {
 		mas_set_range(&mas, lo, hi);
 		ret = mas_store_gfp(&mas, entry, GFP_NOWAIT);
 	}
 	mas_destroy(&mas);
 	return ret;
+}
+
+int iova_insert(struct iova_domain *iovad, unsigned long lo,
+		unsigned long hi, void *entry)
+{
+	iova_deferral_drain_some(iovad);
+	return iova_store(iovad, lo, hi, entry, GFP_KERNEL);
 }
 
 void iova_replace(struct iova_domain *iovad, unsigned long lo,
@@ -181,18 +208,13 @@ void iova_replace(struct iova_domain *iovad, unsigned long lo,
 void iova_erase(struct iova_domain *iovad, unsigned long lo,
 		unsigned long hi)
 {
-	MA_STATE(mas, &iovad->tree, lo, hi);
-
 	/* GFP_ATOMIC: a free may come from a context that cannot wait, and
-	 * may use the tree's reserve */
-	if (!mas_store_gfp(&mas, NULL, GFP_ATOMIC))
+	 * may use the tree's node reserve */
+	if (iova_store(iovad, lo, hi, NULL, GFP_ATOMIC)) {
+		iova_deferral_park(iovad, lo, hi);
 		return;
-	/*
-	 * No node.  Until the deferred erase exists, complete it now with
-	 * blocking allocation: the range is never lost, the caller may wait.
-	 */
-	while (mas_store_gfp(&mas, NULL, GFP_KERNEL) == -ENOMEM)
-		;
+	}
+	iova_deferral_drain_some(iovad);
 }
 
 void *iova_lookup(struct iova_domain *iovad, unsigned long pfn,

@@ -36,6 +36,7 @@ enum iova_kind {
 	IOVA_KIND_CACHED,        /* userspace API: freed into a size cache */
 	IOVA_KIND_RESERVED,      /* userspace API: reserved range */
 	IOVA_KIND_HOLE,          /* userspace API: outside every window */
+	IOVA_KIND_PARKED,        /* both APIs: freed, erase deferred */
 };
 
 static inline void *iova_marker(enum iova_kind kind)
@@ -75,9 +76,15 @@ static inline void iova_unlock(struct iova_domain *iovad)
 	pthread_mutex_unlock(&iovad->iova_lock);
 }
 
-/* Set up the lock and the tree of a domain (no allocation). */
-void iova_domain_setup(struct iova_domain *iovad, unsigned long granule,
-		       unsigned long start_pfn);
+/* Set up the lock, the tree and the deferred-erase state of a domain.
+ * Returns 0 or -ENOMEM (nothing to undo then). */
+int iova_domain_setup(struct iova_domain *iovad, unsigned long granule,
+		      unsigned long start_pfn);
+
+/* Undo iova_domain_setup once the tree is empty of heap objects: stops
+ * the domain's deferral worker, erases what is parked, destroys the tree.
+ * No other call on the domain may run. */
+void iova_domain_teardown(struct iova_domain *iovad);
 
 /*
  * Find a free range of @size pfns inside [@min, @max] whose first pfn is a
@@ -95,16 +102,22 @@ int iova_find_free(struct iova_domain *iovad, unsigned long size,
 int iova_insert(struct iova_domain *iovad, unsigned long lo,
 		unsigned long hi, void *entry);
 
+/* Store @entry over [@lo, @hi] with @gfp: a non-blocking @gfp tries once,
+ * a blocking one allocates until the store fits or memory runs out.
+ * Under the lock.  Returns 0 or -ENOMEM (nothing changed). */
+int iova_store(struct iova_domain *iovad, unsigned long lo,
+	       unsigned long hi, void *entry, gfp_t gfp);
+
 /* Overwrite exactly the existing range [@lo, @hi] with @entry: needs no
  * memory, never fails.  Under the lock. */
 void iova_replace(struct iova_domain *iovad, unsigned long lo,
 		  unsigned long hi, void *entry);
 
 /*
- * Erase the existing range [@lo, @hi].  Under the lock.  Never fails and
- * never loses the range: without memory for the erase it is completed
- * with blocking allocation.  The one place a free reaches the tree; the
- * deferred erase (docs/iova.md) plugs in here.
+ * Erase the existing range [@lo, @hi].  Under the lock.  Never fails,
+ * never blocks for memory and never loses the range: without a node for
+ * the erase the range is parked (deferral.c).  The one place a free
+ * reaches the tree.
  */
 void iova_erase(struct iova_domain *iovad, unsigned long lo,
 		unsigned long hi);
@@ -112,6 +125,44 @@ void iova_erase(struct iova_domain *iovad, unsigned long lo,
 /* The entry at @pfn and its range, under the lock or the RCU read lock. */
 void *iova_lookup(struct iova_domain *iovad, unsigned long pfn,
 		  unsigned long *lo, unsigned long *hi);
+
+/* ---- timer.c: one thread for every domain's retries ---------------- */
+
+/* A one-shot timer; the fields are timer.c's. */
+struct iova_timer {
+	uint64_t deadline_ns;
+	void (*fn)(struct iova_timer *t);
+	struct iova_timer *next;
+	bool armed, running, dead;
+};
+
+/* CLOCK_MONOTONIC in ns. */
+uint64_t iova_monotonic_ns(void);
+void iova_timer_init(struct iova_timer *t, void (*fn)(struct iova_timer *));
+/* Run @t's callback at @deadline_ns (earlier or later than a pending one:
+ * the new deadline wins).  Starts the service thread if needed.  Never
+ * blocks for long; may be called with a domain lock held. */
+void iova_timer_arm(struct iova_timer *t, uint64_t deadline_ns);
+/* Disarm @t for good and wait for a running callback to return.  Must not
+ * be called with a lock the callback takes. */
+void iova_timer_shutdown(struct iova_timer *t);
+
+/* ---- deferral.c: parked erases --------------------------------------- */
+
+struct iova_deferral *iova_deferral_create(struct iova_domain *iovad);
+/* Stop the worker for @iovad and erase what is parked (blocking); what
+ * still is goes with the tree.  Without the domain lock. */
+void iova_deferral_destroy(struct iova_deferral *d);
+/* Park [@lo, @hi], whose erase just failed for want of memory.  Under the
+ * lock; needs no memory. */
+void iova_deferral_park(struct iova_domain *iovad, unsigned long lo,
+			unsigned long hi);
+/* Under the lock: erase a few parked ranges without blocking, if any. */
+void iova_deferral_drain_some(struct iova_domain *iovad);
+/* Under the lock: drain a few, then erase every parked range that meets
+ * [@lo, @hi], without blocking; false if one is left (no memory). */
+bool iova_deferral_clear(struct iova_domain *iovad, unsigned long lo,
+			 unsigned long hi);
 
 /* ---- rcache.c: size caches ----------------------------------------- */
 

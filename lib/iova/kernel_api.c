@@ -34,8 +34,7 @@ LIBIOVA_EXPORT int init_iova_domain(struct iova_domain *iovad,
 {
 	if (!iovad || !granule || (granule & (granule - 1)))
 		return -EINVAL;
-	iova_domain_setup(iovad, granule, start_pfn);
-	return 0;
+	return iova_domain_setup(iovad, granule, start_pfn);
 }
 
 /* Give a cached pfn back for good: free the struct iova holding it. */
@@ -75,10 +74,8 @@ LIBIOVA_EXPORT void put_iova_domain(struct iova_domain *iovad)
 	mas_for_each(&mas, entry, ULONG_MAX)
 		if (iova_entry_is_struct(entry))
 			free(iova_entry_struct(entry));
-	mtree_destroy(&iovad->tree);
-	iovad->magic = 0;
 	iova_unlock(iovad);
-	pthread_mutex_destroy(&iovad->iova_lock);
+	iova_domain_teardown(iovad);
 }
 
 /* The allocation itself, under the lock; NULL when there is no room. */
@@ -204,6 +201,9 @@ static struct iova *reserve_locked(struct iova_domain *iovad,
 	unsigned int nr = 0, i = 0;
 	void *entry;
 
+	/* a parked free in the way is completed first; if it cannot be, the
+	 * range counts as taken */
+	iova_deferral_clear(iovad, lo, hi);
 	mas_for_each(&mas, entry, hi) {
 		struct iova *r = iova_entry_struct(entry);
 

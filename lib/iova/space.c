@@ -171,7 +171,11 @@ LIBIOVA_EXPORT int iova_space_create(const struct iova_space_config *config,
 			free(s);
 			return -EINVAL;
 		}
-	iova_domain_setup(&s->dom, (unsigned long)granule, 1);
+	if (iova_domain_setup(&s->dom, (unsigned long)granule, 1)) {
+		free(s->windows);
+		free(s);
+		return -ENOMEM;
+	}
 	mt_set_allocator(&s->dom.tree, c.node_allocator);
 	if (!(c.flags & IOVA_SPACE_NO_CACHE)) {
 		unsigned int max = c.cache_max_granules ? c.cache_max_granules
@@ -200,10 +204,7 @@ LIBIOVA_EXPORT void iova_space_destroy(struct iova_space *s)
 	if (!s)
 		return;
 	iova_rcaches_destroy(s->dom.rcaches);
-	iova_lock(&s->dom);
-	mtree_destroy(&s->dom.tree);
-	iova_unlock(&s->dom);
-	pthread_mutex_destroy(&s->dom.iova_lock);
+	iova_domain_teardown(&s->dom);
 	free(s->windows);
 	free(s);
 }
@@ -402,6 +403,8 @@ LIBIOVA_EXPORT int iova_space_alloc_at(struct iova_space *s, uint64_t iova,
 	hi = lo + pages - 1;
 	for (int pass = 0;; pass++) {
 		iova_lock(&s->dom);
+		/* a parked free in the way is completed first */
+		iova_deferral_clear(&s->dom, lo, hi);
 		ret = range_free(s, lo, hi, &cached) ? 0 : -EEXIST;
 		if (!ret)
 			ret = iova_insert(&s->dom, lo, hi,
@@ -597,4 +600,24 @@ LIBIOVA_EXPORT int iova_space_flush_cache(struct iova_space *s)
 	if (s->dom.rcaches)
 		iova_rcaches_flush(&s->dom, s->dom.rcaches);
 	return 0;
+}
+
+/* ---- deferred erase (iova_deferral.h) -------------------------------- */
+
+LIBIOVA_EXPORT int iova_space_set_backoff(struct iova_space *s,
+					  const struct iova_backoff *policy)
+{
+	return s ? iova_domain_set_backoff(&s->dom, policy) : -EINVAL;
+}
+
+LIBIOVA_EXPORT int iova_space_deferral_stats(struct iova_space *s,
+					     struct iova_deferral_stats *st)
+{
+	return s ? iova_domain_deferral_stats(&s->dom, st) : -EINVAL;
+}
+
+LIBIOVA_EXPORT int iova_space_flush_deferred(struct iova_space *s,
+					     uint64_t *remaining)
+{
+	return s ? iova_domain_flush_deferred(&s->dom, remaining) : -EINVAL;
 }

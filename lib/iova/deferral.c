@@ -1,0 +1,416 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * deferral.c - parked erases (<libiova/iova_deferral.h>): a free whose
+ * erase found no tree node leaves a PARKED marker over exactly its range
+ * (a store over one existing range needs no node), and is erased later by
+ * the next calls on the domain, by the timer worker with a backoff, by a
+ * flush, or at teardown.
+ *
+ * Finding parked ranges: up to LISTED of them are kept in a fixed array;
+ * past that the array is dropped and the window [win_lo, win_hi] that
+ * covers every parked range is scanned for markers instead, a bounded
+ * stretch per opportunistic call (resuming where the last one stopped).
+ * Neither needs memory.  A listed range is checked against the tree
+ * before it is erased.
+ *
+ * Locking: every field is under the domain lock, except what the timer
+ * service keeps in the timer.  Callbacks are called with no lock held.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "iova_internal.h"
+
+#define LISTED 64
+#define OPPORTUNISTIC_ERASES 4   /* erases per opportunistic drain */
+#define OPPORTUNISTIC_SCAN 64    /* entries looked at per window scan */
+#define DEFAULT_FIRST_NS 10000000ull   /* 10 ms */
+#define DEFAULT_MAX_NS 1000000000ull   /* 1 s */
+#define DEFAULT_WARN_AFTER 10
+
+struct parked_range {
+	unsigned long lo, hi;
+};
+
+struct iova_deferral {
+	struct iova_domain *iovad;
+	struct iova_timer timer;
+	bool armed;          /* a retry is scheduled (or about to run) */
+	bool warned;         /* the warn callback ran in this episode */
+	struct iova_backoff policy;
+	struct iova_deferral_stats st;
+	struct parked_range listed[LISTED];
+	unsigned int nr_listed;
+	bool overflow;       /* some parked ranges are only in the window */
+	unsigned long win_lo, win_hi, scan_from;
+};
+
+static bool is_parked(const void *entry)
+{
+	return entry == iova_marker(IOVA_KIND_PARKED);
+}
+
+/* ---- the backoff policy ---------------------------------------------- */
+
+static void backoff_reset(struct iova_deferral *d)
+{
+	d->st.failures_now = 0;
+	d->st.delay_ns = d->policy.first_delay_ns;
+	d->warned = false;
+}
+
+static uint64_t default_next_delay(uint64_t failures, uint64_t delay)
+{
+	/* 10 ms -> 50 ms -> 200 ms -> then doubling */
+	if (failures == 1)
+		return delay * 5;
+	if (failures == 2)
+		return delay * 4;
+	return delay * 2;
+}
+
+/* A retry failed: one more in the episode, a longer delay.  Returns true
+ * if the warn callback is due. */
+static bool backoff_failed(struct iova_deferral *d)
+{
+	const struct iova_backoff *p = &d->policy;
+	uint64_t next;
+
+	d->st.failures_now++;
+	if (d->st.failures_now > d->st.failures_max)
+		d->st.failures_max = d->st.failures_now;
+	next = p->next_delay ? p->next_delay(p->arg, d->st.failures_now,
+					     d->st.delay_ns)
+			     : default_next_delay(d->st.failures_now,
+						  d->st.delay_ns);
+	if (!next)
+		next = p->first_delay_ns;
+	/* a multiplication that wrapped, or a policy beyond the cap */
+	if (next > p->max_delay_ns || next < d->st.delay_ns / 8)
+		next = p->max_delay_ns;
+	d->st.delay_ns = next;
+	if (d->warned || d->st.failures_now < p->warn_after)
+		return false;
+	d->warned = true;
+	d->st.warnings++;
+	return true;
+}
+
+static void default_warn(void *arg, struct iova_domain *iovad,
+			 const struct iova_deferral_stats *st)
+{
+	(void)arg;
+	fprintf(stderr,
+		"libiova: domain %p: %llu IOVA frees parked, %llu retries in "
+		"a row found no memory; retrying every %llu ms\n",
+		(void *)iovad, (unsigned long long)st->parked_now,
+		(unsigned long long)st->failures_now,
+		(unsigned long long)(st->delay_ns / 1000000));
+}
+
+static int policy_set(struct iova_deferral *d, const struct iova_backoff *p)
+{
+	struct iova_backoff n = p ? *p : (struct iova_backoff){ 0 };
+
+	if (!n.first_delay_ns)
+		n.first_delay_ns = DEFAULT_FIRST_NS;
+	if (!n.max_delay_ns)
+		n.max_delay_ns = DEFAULT_MAX_NS;
+	if (!n.warn_after)
+		n.warn_after = DEFAULT_WARN_AFTER;
+	if (!n.warn)
+		n.warn = default_warn;
+	if (n.first_delay_ns > n.max_delay_ns)
+		return -EINVAL;
+	d->policy = n;
+	if (!d->st.failures_now)
+		d->st.delay_ns = n.first_delay_ns;
+	return 0;
+}
+
+/* ---- parking and draining ------------------------------------------- */
+
+static void arm(struct iova_deferral *d)
+{
+	d->armed = true;
+	iova_timer_arm(&d->timer, iova_monotonic_ns() + d->st.delay_ns);
+}
+
+void iova_deferral_park(struct iova_domain *iovad, unsigned long lo,
+			unsigned long hi)
+{
+	struct iova_deferral *d = iovad->deferral;
+
+	iova_replace(iovad, lo, hi, iova_marker(IOVA_KIND_PARKED));
+	if (!d->st.parked_now) {
+		d->win_lo = lo;
+		d->win_hi = hi;
+		d->scan_from = lo;
+	} else {
+		d->win_lo = lo < d->win_lo ? lo : d->win_lo;
+		d->win_hi = hi > d->win_hi ? hi : d->win_hi;
+	}
+	if (!d->overflow && d->nr_listed < LISTED) {
+		d->listed[d->nr_listed++] = (struct parked_range){ lo, hi };
+	} else {
+		/* from now on the window is the record */
+		d->overflow = true;
+		d->nr_listed = 0;
+	}
+	d->st.parked_now++;
+	d->st.parked_total++;
+	if (d->st.parked_now > d->st.parked_max)
+		d->st.parked_max = d->st.parked_now;
+	if (!d->armed)
+		arm(d);
+}
+
+/* Erase the parked range [lo, hi]; false for want of memory. */
+static bool erase_parked(struct iova_domain *iovad, unsigned long lo,
+			 unsigned long hi, gfp_t gfp)
+{
+	struct iova_deferral *d = iovad->deferral;
+
+	if (iova_store(iovad, lo, hi, NULL, gfp))
+		return false;
+	d->st.parked_now--;
+	if (lo < iovad->dma_32bit_pfn)
+		iovad->max32_alloc_size = iovad->dma_32bit_pfn;
+	return true;
+}
+
+/*
+ * The next parked range in the window from scan_from on, wrapping once at
+ * its end, looking at no more than *@scan entries (counted down); false
+ * if none was found within them (the scan resumes there next time).
+ */
+static bool find_in_window(struct iova_deferral *d, uint64_t *scan,
+			   unsigned long *lo, unsigned long *hi)
+{
+	for (int pass = 0; pass < 2 && *scan; pass++) {
+		unsigned long from = pass ? d->win_lo : d->scan_from;
+		unsigned long to = pass ? d->scan_from - 1 : d->win_hi;
+		MA_STATE(mas, &d->iovad->tree, from, from);
+		void *entry;
+
+		if (pass && d->scan_from == d->win_lo)
+			break;
+		mas_for_each(&mas, entry, to) {
+			if (is_parked(entry)) {
+				*lo = mas.index;
+				*hi = mas.last;
+				return true;
+			}
+			if (!--*scan) {
+				d->scan_from = mas.last < d->win_hi
+						       ? mas.last + 1
+						       : d->win_lo;
+				return false;
+			}
+		}
+	}
+	return false;
+}
+
+/*
+ * Erase up to @budget parked ranges with @gfp, looking at up to @scan
+ * window entries.  Returns how many; *@nomem tells whether an erase
+ * failed for want of memory (then it stopped).
+ */
+static uint64_t drain(struct iova_domain *iovad, gfp_t gfp, uint64_t budget,
+		      uint64_t scan, bool *nomem)
+{
+	struct iova_deferral *d = iovad->deferral;
+	uint64_t done = 0;
+
+	*nomem = false;
+	while (d->nr_listed && done < budget) {
+		struct parked_range r = d->listed[d->nr_listed - 1];
+		unsigned long lo, hi;
+
+		/* only ever the marker itself */
+		if (is_parked(iova_lookup(iovad, r.lo, &lo, &hi)) &&
+		    lo == r.lo && hi == r.hi) {
+			if (!erase_parked(iovad, r.lo, r.hi, gfp)) {
+				*nomem = true;
+				return done;
+			}
+			done++;
+		}
+		d->nr_listed--;
+	}
+	while (d->overflow && d->st.parked_now && done < budget) {
+		unsigned long lo, hi;
+
+		if (!find_in_window(d, &scan, &lo, &hi))
+			break;
+		if (!erase_parked(iovad, lo, hi, gfp)) {
+			*nomem = true;
+			return done;
+		}
+		done++;
+		d->scan_from = hi < d->win_hi ? hi + 1 : d->win_lo;
+	}
+	if (!d->st.parked_now) {
+		d->overflow = false;
+		d->nr_listed = 0;
+	}
+	return done;
+}
+
+void iova_deferral_drain_some(struct iova_domain *iovad)
+{
+	struct iova_deferral *d = iovad->deferral;
+	uint64_t done;
+	bool nomem;
+
+	if (!d->st.parked_now)
+		return;
+	done = drain(iovad, GFP_NOWAIT, OPPORTUNISTIC_ERASES,
+		     OPPORTUNISTIC_SCAN, &nomem);
+	d->st.drained_opportunistic += done;
+	if (done)
+		backoff_reset(d); /* memory is back: a new episode later */
+}
+
+bool iova_deferral_clear(struct iova_domain *iovad, unsigned long lo,
+			 unsigned long hi)
+{
+	struct iova_deferral *d = iovad->deferral;
+
+	iova_deferral_drain_some(iovad);
+	while (d->st.parked_now) {
+		MA_STATE(mas, &iovad->tree, lo, lo);
+		unsigned long plo = 0, phi = 0;
+		bool found = false;
+		void *entry;
+
+		mas_for_each(&mas, entry, hi) {
+			if (is_parked(entry)) {
+				plo = mas.index;
+				phi = mas.last;
+				found = true;
+				break;
+			}
+		}
+		if (!found)
+			return true;
+		if (!erase_parked(iovad, plo, phi, GFP_NOWAIT))
+			return false;
+		d->st.drained_opportunistic++;
+		backoff_reset(d);
+	}
+	return true;
+}
+
+/* The worker's retry: everything parked, blocking allowed. */
+static void retry(struct iova_timer *t)
+{
+	struct iova_deferral *d = (struct iova_deferral *)
+		((char *)t - __builtin_offsetof(struct iova_deferral, timer));
+	struct iova_domain *iovad = d->iovad;
+	struct iova_deferral_stats snap;
+	struct iova_backoff policy;
+	bool nomem = false, warn = false, ran;
+	uint64_t now;
+
+	iova_lock(iovad);
+	d->armed = false;
+	d->st.worker_wakeups++;
+	now = iova_monotonic_ns();
+	ran = d->st.parked_now != 0;
+	if (ran) {
+		d->st.drained_worker += drain(iovad, GFP_KERNEL, UINT64_MAX,
+					      UINT64_MAX, &nomem);
+		if (nomem)
+			warn = backoff_failed(d);
+		else
+			backoff_reset(d);
+		if (d->st.parked_now)
+			arm(d);
+	}
+	snap = d->st;
+	policy = d->policy;
+	iova_unlock(iovad);
+	if (warn)
+		policy.warn(policy.arg, iovad, &snap);
+	if (ran && policy.retried)
+		policy.retried(policy.arg, now, !nomem, &snap);
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+struct iova_deferral *iova_deferral_create(struct iova_domain *iovad)
+{
+	struct iova_deferral *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->iovad = iovad;
+	iova_timer_init(&d->timer, retry);
+	policy_set(d, NULL);
+	return d;
+}
+
+void iova_deferral_destroy(struct iova_deferral *d)
+{
+	bool nomem;
+
+	if (!d)
+		return;
+	iova_timer_shutdown(&d->timer);
+	iova_lock(d->iovad);
+	d->st.drained_flush += drain(d->iovad, GFP_KERNEL, UINT64_MAX,
+				     UINT64_MAX, &nomem);
+	iova_unlock(d->iovad);
+	/* whatever is still parked goes with the tree */
+	free(d);
+}
+
+/* ---- the public calls ----------------------------------------------- */
+
+LIBIOVA_EXPORT int iova_domain_set_backoff(struct iova_domain *iovad,
+					   const struct iova_backoff *policy)
+{
+	int ret;
+
+	if (!iova_domain_ready(iovad))
+		return -EINVAL;
+	iova_lock(iovad);
+	ret = policy_set(iovad->deferral, policy);
+	iova_unlock(iovad);
+	return ret;
+}
+
+LIBIOVA_EXPORT int iova_domain_deferral_stats(struct iova_domain *iovad,
+					      struct iova_deferral_stats *st)
+{
+	if (!iova_domain_ready(iovad) || !st)
+		return -EINVAL;
+	iova_lock(iovad);
+	*st = iovad->deferral->st;
+	iova_unlock(iovad);
+	return 0;
+}
+
+LIBIOVA_EXPORT int iova_domain_flush_deferred(struct iova_domain *iovad,
+					      uint64_t *remaining)
+{
+	struct iova_deferral *d;
+	uint64_t left;
+	bool nomem;
+
+	if (!iova_domain_ready(iovad))
+		return -EINVAL;
+	d = iovad->deferral;
+	iova_lock(iovad);
+	d->st.drained_flush += drain(iovad, GFP_KERNEL, UINT64_MAX,
+				     UINT64_MAX, &nomem);
+	if (!nomem)
+		backoff_reset(d);
+	left = d->st.parked_now;
+	iova_unlock(iovad);
+	if (remaining)
+		*remaining = left;
+	return left ? -ENOMEM : 0;
+}

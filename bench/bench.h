@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <libiova/iova_deferral.h>
+
 /*
  * A map of non-overlapping ranges to values, the way each library is used
  * for ranges: ours natively; the ordered maps keyed by a range's first
@@ -153,6 +155,12 @@ struct iova_impl {
 	unsigned long (*count)(void *d);
 	/* bytes the allocator holds for its allocations */
 	size_t (*bytes)(void *d);
+	/* for I-deferred, where there is a deferred erase (else NULL): a
+	 * domain whose node allocations can be made to fail; failing every
+	 * non-blocking one or none; the deferral counters */
+	void *(*create_faulty)(void);
+	void (*fail_nonblocking)(void *d, bool fail);
+	void (*deferral)(void *d, struct iova_deferral_stats *st);
 };
 
 extern const struct iova_impl iova_kernel_api;
@@ -166,6 +174,8 @@ struct iova_workload {
 	unsigned long n;
 	/* runs through alloc_fast/free_fast: only where they exist */
 	bool fast;
+	/* needs the deferred-erase hooks: only where they exist */
+	bool deferral;
 	void (*run)(const struct iova_workload *w, const struct iova_impl *impl,
 		    unsigned long n, uint64_t seed, struct bench_result *res);
 };

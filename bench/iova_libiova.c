@@ -31,18 +31,45 @@ static size_t node_bytes(struct mt_allocator *alloc)
 struct kernel_dom {
 	struct iova_domain iovad;
 	struct mt_allocator *nodes;
+	struct mt_allocator *fault; /* between the tree and nodes, or NULL */
 };
 
-static void *kernel_create(bool fast)
+static struct kernel_dom *kernel_new(bool fast, bool faulty)
 {
 	struct kernel_dom *k = malloc(sizeof(*k));
 
 	k->nodes = mt_node_cache_create(NULL);
+	k->fault = faulty ? mt_fault_allocator_create(k->nodes) : NULL;
 	init_iova_domain(&k->iovad, GRANULE, 1);
-	mt_set_allocator(&k->iovad.tree, k->nodes);
+	mt_set_allocator(&k->iovad.tree, k->fault ? k->fault : k->nodes);
 	if (fast)
 		iova_domain_init_rcaches(&k->iovad);
 	return k;
+}
+
+static void *kernel_create(bool fast)
+{
+	return kernel_new(fast, false);
+}
+
+static void *kernel_create_faulty(void)
+{
+	return kernel_new(false, true);
+}
+
+static void kernel_fail_nonblocking(void *d, bool fail)
+{
+	struct mt_fault_config cfg = {
+		.mode = fail ? MT_FAULT_ALWAYS : MT_FAULT_NONE,
+		.flags = MT_FAULT_ONLY_NONBLOCKING,
+	};
+
+	mt_fault_allocator_set(((struct kernel_dom *)d)->fault, &cfg);
+}
+
+static void kernel_deferral(void *d, struct iova_deferral_stats *st)
+{
+	iova_domain_deferral_stats(&((struct kernel_dom *)d)->iovad, st);
 }
 
 static void kernel_destroy(void *d)
@@ -51,6 +78,8 @@ static void kernel_destroy(void *d)
 
 	put_iova_domain(&k->iovad);
 	urcu_memb_barrier();
+	if (k->fault)
+		mt_allocator_destroy(k->fault);
 	mt_allocator_destroy(k->nodes);
 	free(k);
 }
@@ -110,6 +139,9 @@ const struct iova_impl iova_kernel_api = {
 	.free_fast = kernel_free_fast,
 	.count = kernel_count,
 	.bytes = kernel_bytes,
+	.create_faulty = kernel_create_faulty,
+	.fail_nonblocking = kernel_fail_nonblocking,
+	.deferral = kernel_deferral,
 };
 
 /* ---- the userspace API: one window, the whole 64-bit space ---- */

@@ -306,7 +306,8 @@ int main(int argc, char **argv)
 			struct job job = { .i = iw, .impl = iova_impls[i] };
 
 			if (!in_list(impl_list, iova_impls[i]->name) ||
-			    (iw->fast && !iova_impls[i]->alloc_fast))
+			    (iw->fast && !iova_impls[i]->alloc_fast) ||
+			    (iw->deferral && !iova_impls[i]->deferral))
 				continue;
 			run_one(&job, quick ? iw->n / QUICK_DIVISOR : iw->n,
 				seed, reps, &rows[count]);

@@ -6,44 +6,28 @@
  * the next calls on the domain, by the timer worker with a backoff, by a
  * flush, or at teardown.
  *
- * Finding parked ranges: up to LISTED of them are kept in a fixed array;
- * past that the array is dropped and the window [win_lo, win_hi] that
- * covers every parked range is scanned for markers instead, a bounded
- * stretch per opportunistic call (resuming where the last one stopped).
+ * Finding parked ranges: up to IOVA_DEFERRAL_LISTED of them are kept in a
+ * fixed array; past that the array is dropped and the window [win_lo,
+ * win_hi] that covers every parked range is scanned for markers instead,
+ * a bounded stretch per opportunistic call (resuming where the last one
+ * stopped).
  * Neither needs memory.  A listed range is checked against the tree
  * before it is erased.
  *
- * Locking: every field is under the domain lock, except what the timer
- * service keeps in the timer.  Callbacks are called with no lock held.
+ * Locking: struct iova_deferral (iova_internal.h) is under the domain
+ * lock, except what the timer service keeps in the timer.  Callbacks are
+ * called with no lock held.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "iova_internal.h"
 
-#define LISTED 64
 #define OPPORTUNISTIC_ERASES 4   /* erases per opportunistic drain */
 #define OPPORTUNISTIC_SCAN 64    /* entries looked at per window scan */
 #define DEFAULT_FIRST_NS 10000000ull   /* 10 ms */
 #define DEFAULT_MAX_NS 1000000000ull   /* 1 s */
 #define DEFAULT_WARN_AFTER 10
-
-struct parked_range {
-	unsigned long lo, hi;
-};
-
-struct iova_deferral {
-	struct iova_domain *iovad;
-	struct iova_timer timer;
-	bool armed;          /* a retry is scheduled (or about to run) */
-	bool warned;         /* the warn callback ran in this episode */
-	struct iova_backoff policy;
-	struct iova_deferral_stats st;
-	struct parked_range listed[LISTED];
-	unsigned int nr_listed;
-	bool overflow;       /* some parked ranges are only in the window */
-	unsigned long win_lo, win_hi, scan_from;
-};
 
 static bool is_parked(const void *entry)
 {
@@ -150,8 +134,8 @@ void iova_deferral_park(struct iova_domain *iovad, unsigned long lo,
 		d->win_lo = lo < d->win_lo ? lo : d->win_lo;
 		d->win_hi = hi > d->win_hi ? hi : d->win_hi;
 	}
-	if (!d->overflow && d->nr_listed < LISTED) {
-		d->listed[d->nr_listed++] = (struct parked_range){ lo, hi };
+	if (!d->overflow && d->nr_listed < IOVA_DEFERRAL_LISTED) {
+		d->listed[d->nr_listed++] = (struct iova_parked_range){ lo, hi };
 	} else {
 		/* from now on the window is the record */
 		d->overflow = true;
@@ -225,7 +209,7 @@ static uint64_t drain(struct iova_domain *iovad, gfp_t gfp, uint64_t budget,
 
 	*nomem = false;
 	while (d->nr_listed && done < budget) {
-		struct parked_range r = d->listed[d->nr_listed - 1];
+		struct iova_parked_range r = d->listed[d->nr_listed - 1];
 		unsigned long lo, hi;
 
 		/* only ever the marker itself */
@@ -258,14 +242,12 @@ static uint64_t drain(struct iova_domain *iovad, gfp_t gfp, uint64_t budget,
 	return done;
 }
 
-void iova_deferral_drain_some(struct iova_domain *iovad)
+void iova_deferral_drain_parked(struct iova_domain *iovad)
 {
 	struct iova_deferral *d = iovad->deferral;
 	uint64_t done;
 	bool nomem;
 
-	if (!d->st.parked_now)
-		return;
 	done = drain(iovad, GFP_NOWAIT, OPPORTUNISTIC_ERASES,
 		     OPPORTUNISTIC_SCAN, &nomem);
 	d->st.drained_opportunistic += done;

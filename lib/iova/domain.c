@@ -170,8 +170,10 @@ int iova_find_free(struct iova_domain *iovad, unsigned long size,
 	return top_down ? find_top(&g, pfn) : find_bottom(&g, pfn);
 }
 
-int iova_store(struct iova_domain *iovad, unsigned long lo,
-	       unsigned long hi, void *entry, gfp_t gfp)
+/* Inlined into the hot paths (iova_insert, iova_erase). */
+static inline __attribute__((always_inline)) int
+store(struct iova_domain *iovad, unsigned long lo, unsigned long hi,
+      void *entry, gfp_t gfp)
 {
 	MA_STATE(mas, &iovad->tree, lo, hi);
 	bool blocking = gfp & __GFP_DIRECT_RECLAIM;
@@ -189,11 +191,17 @@ int iova_store(struct iova_domain *iovad, unsigned long lo,
 	return ret;
 }
 
+int iova_store(struct iova_domain *iovad, unsigned long lo,
+	       unsigned long hi, void *entry, gfp_t gfp)
+{
+	return store(iovad, lo, hi, entry, gfp);
+}
+
 int iova_insert(struct iova_domain *iovad, unsigned long lo,
 		unsigned long hi, void *entry)
 {
 	iova_deferral_drain_some(iovad);
-	return iova_store(iovad, lo, hi, entry, GFP_KERNEL);
+	return store(iovad, lo, hi, entry, GFP_KERNEL);
 }
 
 void iova_replace(struct iova_domain *iovad, unsigned long lo,
@@ -210,7 +218,7 @@ void iova_erase(struct iova_domain *iovad, unsigned long lo,
 {
 	/* GFP_ATOMIC: a free may come from a context that cannot wait, and
 	 * may use the tree's node reserve */
-	if (iova_store(iovad, lo, hi, NULL, GFP_ATOMIC)) {
+	if (store(iovad, lo, hi, NULL, GFP_ATOMIC)) {
 		iova_deferral_park(iovad, lo, hi);
 		return;
 	}

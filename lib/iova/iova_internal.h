@@ -149,6 +149,26 @@ void iova_timer_shutdown(struct iova_timer *t);
 
 /* ---- deferral.c: parked erases --------------------------------------- */
 
+#define IOVA_DEFERRAL_LISTED 64 /* parked ranges remembered one by one */
+
+struct iova_parked_range {
+	unsigned long lo, hi;
+};
+
+/* A domain's deferred erase; every field under the domain lock. */
+struct iova_deferral {
+	struct iova_domain *iovad;
+	struct iova_timer timer;
+	bool armed;          /* a retry is scheduled (or about to run) */
+	bool warned;         /* the warn callback ran in this episode */
+	struct iova_backoff policy;
+	struct iova_deferral_stats st;
+	struct iova_parked_range listed[IOVA_DEFERRAL_LISTED];
+	unsigned int nr_listed;
+	bool overflow;       /* some parked ranges are only in the window */
+	unsigned long win_lo, win_hi, scan_from; /* covers every parked one */
+};
+
 struct iova_deferral *iova_deferral_create(struct iova_domain *iovad);
 /* Stop the worker for @iovad and erase what is parked (blocking); what
  * still is goes with the tree.  Without the domain lock. */
@@ -157,8 +177,16 @@ void iova_deferral_destroy(struct iova_deferral *d);
  * lock; needs no memory. */
 void iova_deferral_park(struct iova_domain *iovad, unsigned long lo,
 			unsigned long hi);
-/* Under the lock: erase a few parked ranges without blocking, if any. */
-void iova_deferral_drain_some(struct iova_domain *iovad);
+/* Under the lock, with something parked: erase a few without blocking. */
+void iova_deferral_drain_parked(struct iova_domain *iovad);
+
+/* Under the lock: erase a few parked ranges without blocking, if any.
+ * Inline: on every allocation and free, where nothing is parked. */
+static inline void iova_deferral_drain_some(struct iova_domain *iovad)
+{
+	if (__builtin_expect(iovad->deferral->st.parked_now != 0, 0))
+		iova_deferral_drain_parked(iovad);
+}
 /* Under the lock: drain a few, then erase every parked range that meets
  * [@lo, @hi], without blocking; false if one is left (no memory). */
 bool iova_deferral_clear(struct iova_domain *iovad, unsigned long lo,

@@ -590,8 +590,15 @@ static void test_no_loss_under_load(void **state)
 	}
 	/* random failures, with stretches of total failure */
 	for (unsigned int round = 0; !done; round++) {
+		uint64_t left;
+		int ret;
+
 		set_fail(round % 3 == 2 ? FAIL_ALL : FAIL_RANDOM);
-		sleep_ns(20 * MS);
+		sleep_ns(10 * MS);
+		/* a flush racing the frees, allocations and the worker */
+		ret = iova_domain_flush_deferred(&iovad, &left);
+		assert_true(ret == 0 || (ret == -ENOMEM && left > 0));
+		sleep_ns(10 * MS);
 		done = true;
 		for (unsigned int t = 0; t < LOAD_THREADS; t++)
 			done &= __atomic_load_n(&l[t].frees, __ATOMIC_RELAXED) >=

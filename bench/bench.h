@@ -101,12 +101,39 @@ static inline uint64_t bench_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * The start and end of a timed part.  Under callgrind started with
+ * --collect-atstart=no (tools/bench-callgrind) exactly the timed parts are
+ * counted; elsewhere the client requests cost a few instructions.
+ */
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define BENCH_TOGGLE_COLLECT() CALLGRIND_TOGGLE_COLLECT
+#else
+#define BENCH_TOGGLE_COLLECT() ((void)0)
+#endif
+
+static inline uint64_t bench_timed_begin(void)
+{
+	BENCH_TOGGLE_COLLECT();
+	return bench_now_ns();
+}
+
+static inline uint64_t bench_timed_end(void)
+{
+	uint64_t t = bench_now_ns();
+
+	BENCH_TOGGLE_COLLECT();
+	return t;
+}
+
 /* Bytes malloc has handed out now (for baselines' memory). */
 size_t bench_heap_in_use(void);
 
 /* One measurement of one workload on one implementation. */
 struct bench_result {
 	double ns_per_op;       /* time of the timed part / its operations */
+	uint64_t ops;           /* operations in the timed part (M workloads) */
 	double bytes_per_entry; /* < 0 when not measured */
 	unsigned long n;        /* entries actually used (after a cap) */
 	bool capped;

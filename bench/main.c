@@ -56,6 +56,7 @@ struct row {
 	bool baseline;
 	double median, min, max;
 	double bytes;
+	uint64_t ops;
 	bool capped, failed;
 	char note[160];
 };
@@ -115,6 +116,7 @@ static void run_one(const struct job *job, unsigned long n, uint64_t seed,
 		t[r] = res.ns_per_op;
 		row->bytes = res.bytes_per_entry;
 		row->n = res.n;
+		row->ops = res.ops;
 		if (res.failed) {
 			row->failed = true;
 			snprintf(row->note, sizeof(row->note), "%s", res.note);
@@ -182,12 +184,14 @@ static void write_json(const char *path, const struct row *rows, size_t count,
 			"    {\"workload\": \"%s\", \"unit\": \"%s\", \"n\": %lu, "
 			"\"impl\": \"%s\", \"baseline\": %s, \"ns_median\": %.2f, "
 			"\"ns_min\": %.2f, \"ns_max\": %.2f, "
-			"\"bytes_per_entry\": %.2f, \"capped\": %s, "
-			"\"failed\": %s}%s\n",
+			"\"bytes_per_entry\": %.2f, \"ops\": %llu, "
+			"\"capped\": %s, \"failed\": %s, \"note\": \"%s\"}%s\n",
 			r->workload, r->unit, r->n, r->impl,
 			r->baseline ? "true" : "false", r->median, r->min,
-			r->max, r->bytes, r->capped ? "true" : "false",
-			r->failed ? "true" : "false", i + 1 < count ? "," : "");
+			r->max, r->bytes, (unsigned long long)r->ops,
+			r->capped ? "true" : "false",
+			r->failed ? "true" : "false", r->note,
+			i + 1 < count ? "," : "");
 	}
 	fprintf(f, "  ]\n}\n");
 	fclose(f);

@@ -37,9 +37,12 @@ static void *seq_map(const struct rmap_ops *ops, unsigned long n)
 	return m;
 }
 
-static double per(uint64_t t0, uint64_t t1, unsigned long ops)
+/* The timed part took t1 - t0 for @ops operations. */
+static void timed(struct bench_result *res, uint64_t t0, uint64_t t1,
+		  unsigned long ops)
 {
-	return ops ? (double)(t1 - t0) / (double)ops : 0.0;
+	res->ops = ops;
+	res->ns_per_op = ops ? (double)(t1 - t0) / (double)ops : 0.0;
 }
 
 static size_t map_bytes(const struct rmap_ops *ops, void *m, size_t heap0)
@@ -64,11 +67,11 @@ static void w_seq_store(const struct rmap_ops *ops, unsigned long n,
 	uint64_t t0, t1;
 
 	(void)seed;
-	t0 = bench_now_ns();
+	t0 = bench_timed_begin();
 	for (unsigned long i = 0; i < n; i++)
 		ops->store(m, 10 * i, 10 * i + 5, i + 1);
-	t1 = bench_now_ns();
-	res->ns_per_op = per(t0, t1, n);
+	t1 = bench_timed_end();
+	timed(res, t0, t1, n);
 	res->bytes_per_entry = (double)map_bytes(ops, m, heap0) / (double)n;
 	check_seq_contents(ops, m, n, res);
 	ops->destroy(m);
@@ -85,11 +88,11 @@ static void w_rand_insert(const struct rmap_ops *ops, unsigned long n,
 		ops->insert ? ops->insert : ops->store;
 	uint64_t t0, t1;
 
-	t0 = bench_now_ns();
+	t0 = bench_timed_begin();
 	for (unsigned long k = 0; k < n; k++)
 		insert(m, 10 * p[k], 10 * p[k] + 5, p[k] + 1);
-	t1 = bench_now_ns();
-	res->ns_per_op = per(t0, t1, n);
+	t1 = bench_timed_end();
+	timed(res, t0, t1, n);
 	res->bytes_per_entry = (double)map_bytes(ops, m, heap0) / (double)n;
 	check_seq_contents(ops, m, n, res);
 	ops->destroy(m);
@@ -104,15 +107,15 @@ static void w_rand_load(const struct rmap_ops *ops, unsigned long n,
 	unsigned long bad = 0;
 	uint64_t t0, t1;
 
-	t0 = bench_now_ns();
+	t0 = bench_timed_begin();
 	for (unsigned long k = 0; k < n; k++) {
 		unsigned long r = prng_below(&rng, n), o = prng_below(&rng, 10);
 		unsigned long v = ops->load(m, 10 * r + o);
 
 		bad += v != (o <= 5 ? r + 1 : 0);
 	}
-	t1 = bench_now_ns();
-	res->ns_per_op = per(t0, t1, n);
+	t1 = bench_timed_end();
+	timed(res, t0, t1, n);
 	BENCH_CHECK(res, bad == 0, "lookup returned a wrong value");
 	ops->destroy(m);
 }
@@ -125,10 +128,10 @@ static void iterate_with(unsigned long (*iterate)(void *, unsigned long *),
 	unsigned long sum = 0, count;
 	uint64_t t0, t1;
 
-	t0 = bench_now_ns();
+	t0 = bench_timed_begin();
 	count = iterate(m, &sum);
-	t1 = bench_now_ns();
-	res->ns_per_op = per(t0, t1, n);
+	t1 = bench_timed_end();
+	timed(res, t0, t1, n);
 	BENCH_CHECK(res, count == n && sum == n * (n + 1) / 2,
 		    "iteration missed or repeated entries");
 	ops->destroy(m);
@@ -158,11 +161,11 @@ static void w_rand_erase(const struct rmap_ops *ops, unsigned long n,
 	unsigned long bad = 0, sum = 0;
 	uint64_t t0, t1;
 
-	t0 = bench_now_ns();
+	t0 = bench_timed_begin();
 	for (unsigned long k = 0; k < n; k++)
 		bad += ops->erase(m, 10 * p[k]) != p[k] + 1;
-	t1 = bench_now_ns();
-	res->ns_per_op = per(t0, t1, n);
+	t1 = bench_timed_end();
+	timed(res, t0, t1, n);
 	BENCH_CHECK(res, bad == 0, "erase returned a wrong value");
 	BENCH_CHECK(res, ops->iterate(m, &sum) == 0, "entries left after erase");
 	ops->destroy(m);
@@ -181,7 +184,7 @@ static void w_alloc_range(const struct rmap_ops *ops, unsigned long n,
 	void *m = ops->create(true);
 	uint64_t t0, t1;
 
-	t0 = bench_now_ns();
+	t0 = bench_timed_begin();
 	for (unsigned long i = 0; i < n; i++) {
 		unsigned long size = 1 + prng_below(&rng, 16);
 
@@ -198,8 +201,8 @@ static void w_alloc_range(const struct rmap_ops *ops, unsigned long n,
 		fails += !ops->alloc_range(m, size, 0, ALLOC_SPACE_MAX,
 					   value[k], &start[k]);
 	}
-	t1 = bench_now_ns();
-	res->ns_per_op = per(t0, t1, n + n);
+	t1 = bench_timed_end();
+	timed(res, t0, t1, n + n);
 	BENCH_CHECK(res, fails == 0, "an allocation failed");
 	BENCH_CHECK(res, bad == 0, "erase returned a wrong value");
 	for (unsigned long i = 0; i < n; i++)
@@ -255,12 +258,12 @@ static void w_empty_area_rev(const struct rmap_ops *ops, unsigned long n,
 		limit[i] = (1ul << 31) + prng_below(&rng, 1ul << 31);
 	}
 
-	t0 = bench_now_ns();
+	t0 = bench_timed_begin();
 	for (unsigned long i = 0; i < n; i++)
 		fails += !ops->empty_area_rev(m, 0, limit[i], size[i],
 					      &found[i]);
-	t1 = bench_now_ns();
-	res->ns_per_op = per(t0, t1, n);
+	t1 = bench_timed_end();
+	timed(res, t0, t1, n);
 	BENCH_CHECK(res, fails == 0, "a search found no gap");
 	for (unsigned long i = 0; i < n; i++) {
 		unsigned long last = found[i] + size[i] - 1;

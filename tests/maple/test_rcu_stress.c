@@ -6,7 +6,15 @@
  * what it sees: a value returned for an index was stored over a range
  * containing that index; iteration returns strictly increasing,
  * non-overlapping ranges, each inside the range its value was stored with
- * (later stores may trim a range, never grow it).  Bounded in time (MT_STRESS_SECONDS, default 2);
+ * (later stores may trim a range, never grow it).
+ *
+ * Tree sizes from 10 to 1,000,000 entries, regular and allocation trees.
+ * The writer mixes small stores, erases, NULL stores and rare spanning
+ * stores (splits, rebalances, spanning stores at every level), and
+ * between phases erases all but 1/256 of the tree in one store and
+ * fills it again range by range, so the height goes down and up while the
+ * readers run; the test checks that it did.  Bounded in time
+ * (MT_STRESS_SECONDS per run, default 1; the 'stress' suite runs longer);
  * seeded (MT_SEED), the seed printed.
  */
 #include <pthread.h>
@@ -24,12 +32,11 @@
 
 #include "prng.h"
 
-#define UNIVERSE (1ul << 20)
-
 static struct maple_tree tree;
+static unsigned long universe; /* indices used: [0, universe) */
 static atomic_bool stop;
 static uint64_t seed;
-static double seconds = 2.0;
+static double seconds = 1.0;
 
 /* [first, first + len] as a value */
 static void *encode(unsigned long first, unsigned long last)
@@ -57,7 +64,7 @@ static void *reader_main(void *p)
 	struct prng rng = { seed + r->id };
 
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-		unsigned long i = prng_below(&rng, UNIVERSE), f, l;
+		unsigned long i = prng_below(&rng, universe), f, l;
 		void *entry = mtree_load(&tree, i);
 
 		if (entry) {
@@ -72,13 +79,13 @@ static void *reader_main(void *p)
 			 * each lies inside the range its value was stored
 			 * with (a later store may have trimmed it).
 			 */
-			MA_STATE(mas, &tree, prng_below(&rng, UNIVERSE), 0);
+			MA_STATE(mas, &tree, prng_below(&rng, universe), 0);
 			unsigned long prev_last = 0, n = 0;
 			bool first = true;
 
 			mas.last = mas.index;
 			urcu_memb_read_lock();
-			mas_for_each(&mas, entry, UNIVERSE) {
+			mas_for_each(&mas, entry, universe) {
 				decode(entry, &f, &l);
 				r->bad_range += mas.index < f || mas.last > l;
 				r->bad_order += !first && mas.index <= prev_last;
@@ -95,23 +102,45 @@ static void *reader_main(void *p)
 	return NULL;
 }
 
-static void writer_run(void)
+static double elapsed(const struct timespec *t0)
 {
-	struct prng rng = { seed };
-	struct timespec t0, t;
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) +
+	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Ranges i * 8 + [0, 2] for i in [from, to): how the tree is filled. */
+static void fill(unsigned long from, unsigned long to)
+{
+	for (unsigned long i = from; i < to; i++)
+		assert_int_equal(mtree_store_range(&tree, 8 * i, 8 * i + 2,
+						   encode(8 * i, 8 * i + 2),
+						   GFP_KERNEL), 0);
+}
+
+struct heights {
+	unsigned int before_cut, after_cut, after_fill;
+};
+
+/* Random stores and erases for @secs; returns the operations done. */
+static unsigned long churn(struct prng *rng, double secs)
+{
+	struct timespec t0;
 	unsigned long ops = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		for (int k = 0; k < 256; k++, ops++) {
-			unsigned long a = prng_below(&rng, UNIVERSE);
-			unsigned long len = prng_below(&rng, 100) < 95
-						    ? prng_below(&rng, 16)
-						    : prng_below(&rng, 20000);
-			unsigned long b = a + len < UNIVERSE ? a + len
-							     : UNIVERSE - 1;
+			unsigned long a = prng_below(rng, universe);
+			unsigned long len = prng_below(rng, 100) < 99
+						    ? prng_below(rng, 16)
+						    : prng_below(rng, universe / 64 + 1);
+			unsigned long b = a + len < universe ? a + len
+							     : universe - 1;
 
-			switch (prng_below(&rng, 4)) {
+			switch (prng_below(rng, 4)) {
 			case 0:
 			case 1:
 				assert_int_equal(mtree_store_range(&tree, a, b,
@@ -125,32 +154,46 @@ static void writer_run(void)
 						 NULL, GFP_KERNEL), 0);
 			}
 		}
-		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while ((double)(t.tv_sec - t0.tv_sec) +
-			 (double)(t.tv_nsec - t0.tv_nsec) / 1e9 < seconds);
-	printf("# writer: %lu operations, height %u at the end\n", ops,
-	       mt_height(&tree));
+	} while (elapsed(&t0) < secs);
+	return ops;
 }
 
-static void run(unsigned int flags, unsigned long prefill)
+/* Churn, cut all but 1/256 away in one store, fill it again, churn. */
+static void writer_run(unsigned long target, struct heights *h)
+{
+	struct prng rng = { seed };
+	unsigned long ops, cut = target - target / 256;
+
+	ops = churn(&rng, seconds / 2);
+	h->before_cut = mt_height(&tree);
+	assert_int_equal(mtree_store_range(&tree, 0, 8 * cut - 1, NULL,
+					   GFP_KERNEL), 0);
+	h->after_cut = mt_height(&tree);
+	fill(0, cut);
+	h->after_fill = mt_height(&tree);
+	ops += churn(&rng, seconds / 2);
+	printf("# writer: %lu operations; height %u, cut to %u, filled to %u,"
+	       " %u at the end\n", ops + cut + 1, h->before_cut, h->after_cut,
+	       h->after_fill, mt_height(&tree));
+}
+
+static void run(unsigned int flags, unsigned long target)
 {
 	struct mt_allocator *cache = mt_node_cache_create(NULL);
 	struct reader readers[2] = { { .id = 1 }, { .id = 2 } };
+	struct heights h;
 	pthread_t t[2];
 	struct mt_alloc_stats st;
 
+	universe = 8 * target;
 	mt_init_flags(&tree, flags | MT_FLAGS_USE_RCU);
 	mt_set_allocator(&tree, cache);
-	for (unsigned long i = 0; i < prefill; i++) {
-		unsigned long a = i * (UNIVERSE / (prefill + 1));
-
-		mtree_store_range(&tree, a, a + 2, encode(a, a + 2), GFP_KERNEL);
-	}
+	fill(0, target);
 	atomic_store(&stop, false);
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, reader_main,
 						&readers[i]), 0);
-	writer_run();
+	writer_run(target, &h);
 	atomic_store(&stop, true);
 	for (int i = 0; i < 2; i++) {
 		pthread_join(t[i], NULL);
@@ -161,6 +204,11 @@ static void run(unsigned int flags, unsigned long prefill)
 		assert_int_equal(readers[i].bad, 0);
 		assert_true(readers[i].loads > 0);
 	}
+	/* the height went down and back up under the readers' feet */
+	if (target >= 1000) {
+		assert_true(h.after_cut < h.before_cut);
+		assert_true(h.after_fill > h.after_cut);
+	}
 	assert_int_equal(mt_validate(&tree), 0);
 	mtree_destroy(&tree);
 	urcu_memb_barrier();
@@ -169,23 +217,37 @@ static void run(unsigned int flags, unsigned long prefill)
 	assert_int_equal(mt_allocator_destroy(cache), 0);
 }
 
-static void test_readers_vs_writer(void **state)
+static void test_10_entries(void **state)
 {
 	(void)state;
-	run(0, 50000);
+	run(0, 10);
 }
 
-static void test_readers_vs_writer_alloc_tree(void **state)
+static void test_1000_entries_alloc_tree(void **state)
 {
 	(void)state;
-	run(MT_FLAGS_ALLOC_RANGE, 10);
+	run(MT_FLAGS_ALLOC_RANGE, 1000);
+}
+
+static void test_100000_entries(void **state)
+{
+	(void)state;
+	run(0, 100000);
+}
+
+static void test_1000000_entries_alloc_tree(void **state)
+{
+	(void)state;
+	run(MT_FLAGS_ALLOC_RANGE, 1000000);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_readers_vs_writer),
-		cmocka_unit_test(test_readers_vs_writer_alloc_tree),
+		cmocka_unit_test(test_10_entries),
+		cmocka_unit_test(test_1000_entries_alloc_tree),
+		cmocka_unit_test(test_100000_entries),
+		cmocka_unit_test(test_1000000_entries_alloc_tree),
 	};
 	const char *s = getenv("MT_STRESS_SECONDS");
 

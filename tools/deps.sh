@@ -21,3 +21,7 @@ install_missing() {
 
 # What building and testing need.
 BUILD_PACKAGES="meson ninja-build pkg-config gcc g++ python3 liburcu-dev libcmocka-dev libglib2.0-dev libbsd-dev libjudy-dev"
+
+# What the VFIO end-to-end test needs (tests/vfio-e2e): QEMU, a guest
+# kernel with its modules, a static busybox for the guest's initramfs.
+E2E_PACKAGES="qemu-system-x86 linux-image-amd64 busybox-static"

@@ -568,7 +568,10 @@ void *mas_erase(struct ma_state *mas);
  * [@min, @max]; on success mas->index and mas->last are set to it.
  * mas_empty_area_rev - the highest.  Returns 0; -EBUSY (none); -EINVAL
  * (size 0, min > max, window smaller than @size).  O(log n) in
- * allocation trees; other trees are scanned.
+ * allocation trees; other trees are scanned.  Our extension: on success
+ * mas->min and mas->max hold the whole free range the result lies in,
+ * clipped to [@min, @max] (the kernel leaves node limits there), so an
+ * aligned placement inside it needs no second walk.
  */
 int mas_empty_area(struct ma_state *mas, unsigned long min, unsigned long max,
 		   unsigned long size);

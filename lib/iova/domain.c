@@ -59,17 +59,6 @@ struct gap_search {
 	bool wide_tried;
 };
 
-/* The free range holding @pfn (which is free), clipped to the window. */
-static void gap_around(struct gap_search *g, unsigned long pfn,
-		       unsigned long *lo, unsigned long *hi)
-{
-	MA_STATE(mas, &g->iovad->tree, pfn, pfn);
-
-	mas_walk(&mas);
-	*lo = mas.index < g->min ? g->min : mas.index;
-	*hi = mas.last > g->max ? g->max : mas.last;
-}
-
 /* The size to ask the tree for next; 0 when the request cannot fit. */
 static unsigned long next_need(struct gap_search *g)
 {
@@ -95,7 +84,7 @@ static int find_top(struct gap_search *g, unsigned long *pfn)
 
 	for (;;) {
 		unsigned long need = next_need(g);
-		unsigned long top, first, gap_lo, gap_hi;
+		unsigned long top, first, gap_lo;
 
 		if (!need)
 			return -ENOSPC;
@@ -107,10 +96,8 @@ static int find_top(struct gap_search *g, unsigned long *pfn)
 		}
 		top = mas.last;
 		first = (top - g->size + 1) & g->mask;
-		/* [mas.index, top] is free; below it only a walk knows */
-		if (first >= mas.index)
-			break;
-		gap_around(g, top, &gap_lo, &gap_hi);
+		/* mas.min: where the free range holding it starts (clipped) */
+		gap_lo = mas.min;
 		if (first >= gap_lo)
 			break;
 		/* this gap cannot take the alignment: look below it */
@@ -130,7 +117,7 @@ static int find_bottom(struct gap_search *g, unsigned long *pfn)
 
 	for (;;) {
 		unsigned long need = next_need(g);
-		unsigned long gap_lo, gap_hi;
+		unsigned long gap_hi;
 
 		if (!need)
 			return -ENOSPC;
@@ -143,9 +130,8 @@ static int find_bottom(struct gap_search *g, unsigned long *pfn)
 		first = (mas.index + ~g->mask) & g->mask;
 		if (first < mas.index)
 			return -ENOSPC;  /* aligning up wrapped past the top */
-		if (first <= mas.last && mas.last - first >= g->size - 1)
-			break;
-		gap_around(g, mas.index, &gap_lo, &gap_hi);
+		/* mas.max: where the free range holding it ends (clipped) */
+		gap_hi = mas.max;
 		if (first <= gap_hi && gap_hi - first >= g->size - 1)
 			break;
 		if (gap_hi == ULONG_MAX || gap_hi + 1 > g->max)

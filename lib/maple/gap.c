@@ -118,6 +118,7 @@ void mt_path_slot_gap_changed(struct maple_tree *mt, struct mt_path *path,
 struct gap_search {
 	unsigned long min, max, size;
 	unsigned long found; /* first index of the result */
+	unsigned long free_lo, free_hi; /* the free range it lies in */
 };
 
 /*
@@ -133,6 +134,8 @@ static inline bool fit(struct gap_search *s, unsigned long first,
 	if (lo > hi || hi - lo < s->size - 1)
 		return false;
 	s->found = rev ? hi - (s->size - 1) : lo;
+	s->free_lo = lo;
+	s->free_hi = hi;
 	return true;
 }
 
@@ -226,6 +229,8 @@ static int empty_area(struct ma_state *mas, unsigned long min,
 		return -EBUSY;
 	mas->index = s.found;
 	mas->last = s.found + size - 1;
+	mas->min = s.free_lo;
+	mas->max = s.free_hi;
 	mas->node = NULL;
 	mas->status = ma_pause;
 	mas_clear_edge(mas);

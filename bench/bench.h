@@ -134,6 +134,11 @@ size_t bench_heap_in_use(void);
 struct bench_result {
 	double ns_per_op;       /* time of the timed part / its operations */
 	uint64_t ops;           /* operations in the timed part (M workloads) */
+	/* a second figure, reported as the median of the repetitions with
+	 * its label (I-threads: the 2-thread throughput ratio); label NULL
+	 * for none */
+	double aux;
+	const char *aux_label;
 	double bytes_per_entry; /* < 0 when not measured */
 	unsigned long n;        /* entries actually used (after a cap) */
 	bool capped;

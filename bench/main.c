@@ -57,6 +57,8 @@ struct row {
 	double median, min, max;
 	double bytes;
 	uint64_t ops;
+	double aux; /* median of the repetitions' aux, if aux_label */
+	const char *aux_label;
 	bool capped, failed;
 	char note[160];
 };
@@ -84,7 +86,7 @@ static bool in_list(const char *list, const char *name)
 static void run_one(const struct job *job, unsigned long n, uint64_t seed,
 		    unsigned int reps, struct row *row)
 {
-	double t[MAX_REPS];
+	double t[MAX_REPS], aux[MAX_REPS];
 	struct bench_result res;
 
 	memset(row, 0, sizeof(*row));
@@ -114,6 +116,8 @@ static void run_one(const struct job *job, unsigned long n, uint64_t seed,
 		else
 			job->i->run(job->i, job->impl, n, seed, &res);
 		t[r] = res.ns_per_op;
+		aux[r] = res.aux;
+		row->aux_label = res.aux_label;
 		row->bytes = res.bytes_per_entry;
 		row->n = res.n;
 		row->ops = res.ops;
@@ -125,6 +129,8 @@ static void run_one(const struct job *job, unsigned long n, uint64_t seed,
 		}
 	}
 	qsort(t, reps, sizeof(t[0]), cmp_double);
+	qsort(aux, reps, sizeof(aux[0]), cmp_double);
+	row->aux = aux[reps / 2];
 	row->median = t[reps / 2];
 	row->min = t[0];
 	row->max = t[reps - 1];
@@ -160,6 +166,8 @@ static void print_rows(const struct row *rows, size_t count)
 			printf("%9.1f  ", r->bytes);
 		else
 			printf("%9s  ", "-");
+		if (r->aux_label)
+			printf("%s %.2f (median); ", r->aux_label, r->aux);
 		printf("%s%s%s%s\n", r->baseline ? "" : ratios,
 		       r->capped ? "(N capped: linear search) " : "",
 		       r->failed ? "RESULT CHECK FAILED: " : "", r->note);

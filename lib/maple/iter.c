@@ -83,45 +83,39 @@ static bool mas_step_prev(struct ma_state *mas)
 }
 
 /*
- * Step forward from the current range to the first range starting at or
- * below @max that holds an entry (any range if @any).
+ * The calls below come in forward and backward pairs that mirror each
+ * other; one body serves both, with @rev a constant in each caller.
+ * Forward scans stop past @limit = max with ma_overflow and MA_PAST_END at
+ * the end of the tree; backward ones past @limit = min with ma_underflow
+ * and MA_PAST_START.
  */
-static void *mas_scan_next(struct ma_state *mas, unsigned long max, bool any)
-{
-	for (;;) {
-		void *entry;
+#define BEYOND(rev) ((rev) ? ma_underflow : ma_overflow)
+#define PAST_EDGE(rev) ((rev) ? MA_PAST_START : MA_PAST_END)
 
-		if (!mas_step_next(mas)) {
-			mas->status = ma_overflow;
-			mas->mas_flags |= MA_PAST_END;
-			return NULL;
-		}
-		if (mas->index > max) {
-			mas->status = ma_overflow;
-			return NULL;
-		}
-		entry = mas_here(mas);
-		if (entry || any) {
-			if (mas->status == ma_overflow ||
-			    mas->status == ma_underflow)
-				mas->status = ma_active;
-			return entry;
-		}
-	}
+/* Has the range @mas is on gone past @limit in the scan's direction? */
+static inline bool past_limit(const struct ma_state *mas, unsigned long limit,
+			      bool rev)
+{
+	return rev ? mas->last < limit : mas->index > limit;
 }
 
-static void *mas_scan_prev(struct ma_state *mas, unsigned long min, bool any)
+/*
+ * Step from the current range to the first range holding an entry (any
+ * range if @any) that does not lie past @limit.
+ */
+static inline __attribute__((always_inline)) void *
+mas_scan(struct ma_state *mas, unsigned long limit, bool any, const bool rev)
 {
 	for (;;) {
 		void *entry;
 
-		if (!mas_step_prev(mas)) {
-			mas->status = ma_underflow;
-			mas->mas_flags |= MA_PAST_START;
+		if (!(rev ? mas_step_prev(mas) : mas_step_next(mas))) {
+			mas->status = BEYOND(rev);
+			mas->mas_flags |= PAST_EDGE(rev);
 			return NULL;
 		}
-		if (mas->last < min) {
-			mas->status = ma_underflow;
+		if (past_limit(mas, limit, rev)) {
+			mas->status = BEYOND(rev);
 			return NULL;
 		}
 		entry = mas_here(mas);
@@ -135,52 +129,60 @@ static void *mas_scan_prev(struct ma_state *mas, unsigned long min, bool any)
 }
 
 /*
- * Shared by the forward calls: bring @mas from whatever state it is in to
- * a position to scan from.  Returns true when the call is answered already
- * (*@entry set).  @first_here: a start or pause returns the range holding
- * the starting index if it has an entry (mas_find); mas_next never does.
+ * Bring @mas from whatever state it is in to a position to scan from.
+ * Returns true when the call is answered already (*@entry set).
+ * @first_here: a start or pause returns the range holding the starting
+ * index if it has an entry (mas_find); mas_next never does.
  */
-static bool mas_forward_setup(struct ma_state *mas, unsigned long max,
-			      bool first_here, bool any, void **entry)
+static inline __attribute__((always_inline)) bool
+mas_setup(struct ma_state *mas, unsigned long limit, bool first_here,
+	  bool any, void **entry, const bool rev)
 {
 	*entry = NULL;
 	switch (mas->status) {
 	case ma_error:
 		return true;
 	case ma_pause:
-		if (mas->last >= max) {
-			mas->status = ma_overflow;
+		if (rev ? mas->index <= limit : mas->last >= limit) {
+			mas->status = BEYOND(rev);
 			return true;
 		}
-		mas->index = mas->last + 1;
+		if (rev) {
+			mas->index--;
+			mas->last = mas->index;
+		} else {
+			mas->index = mas->last + 1;
+		}
 		/* fall through */
 	case ma_start:
-		if (mas->index > max) {
-			mas->status = ma_overflow;
+		if (rev ? mas->index < limit : mas->index > limit) {
+			mas->status = BEYOND(rev);
 			return true;
 		}
 		*entry = mas_descend(mas, mas->index);
-		if (first_here && (*entry || any))
-			return true;
-		return false;
+		return first_here && (*entry || any);
 	case ma_overflow:
-		if (mas->mas_flags & MA_PAST_END)
-			return true;
-		*entry = mas_here(mas);
-		if (mas->index > max) {
-			*entry = NULL;
-			return true;
-		}
-		if (*entry || any) {
-			mas->status = ma_active;
-			return true;
-		}
-		return false;
 	case ma_underflow:
+		if (mas->status == BEYOND(rev)) {
+			/* past the limit before: it may be within this one */
+			if (mas->mas_flags & PAST_EDGE(rev))
+				return true;
+			*entry = mas_here(mas);
+			if (past_limit(mas, limit, rev)) {
+				*entry = NULL;
+				return true;
+			}
+			if (*entry || any) {
+				mas->status = ma_active;
+				return true;
+			}
+			return false;
+		}
+		/* turning back from the other side */
 		mas_clear_edge(mas);
 		if (first_here) {
 			*entry = mas_here(mas);
-			if ((*entry || any) && mas->index <= max) {
+			if ((*entry || any) && !past_limit(mas, limit, rev)) {
 				mas->status = ma_active;
 				return true;
 			}
@@ -188,69 +190,28 @@ static bool mas_forward_setup(struct ma_state *mas, unsigned long max,
 		}
 		return false;
 	case ma_none:
-		mas->status = ma_overflow;
-		mas->mas_flags |= MA_PAST_END;
+		mas->status = BEYOND(rev);
+		mas->mas_flags |= PAST_EDGE(rev);
 		return true;
 	default:
 		return false;
 	}
 }
 
-static bool mas_backward_setup(struct ma_state *mas, unsigned long min,
-			       bool first_here, bool any, void **entry)
+/* The whole of a find/next/prev call once no fast path applies. */
+static void *mas_move(struct ma_state *mas, unsigned long limit,
+		      bool first_here, bool any, bool rev)
 {
-	*entry = NULL;
-	switch (mas->status) {
-	case ma_error:
-		return true;
-	case ma_pause:
-		if (mas->index <= min) {
-			mas->status = ma_underflow;
-			return true;
-		}
-		mas->index--;
-		mas->last = mas->index;
-		/* fall through */
-	case ma_start:
-		if (mas->index < min) {
-			mas->status = ma_underflow;
-			return true;
-		}
-		*entry = mas_descend(mas, mas->index);
-		if (first_here && (*entry || any))
-			return true;
-		return false;
-	case ma_underflow:
-		if (mas->mas_flags & MA_PAST_START)
-			return true;
-		*entry = mas_here(mas);
-		if (mas->last < min) {
-			*entry = NULL;
-			return true;
-		}
-		if (*entry || any) {
-			mas->status = ma_active;
-			return true;
-		}
-		return false;
-	case ma_overflow:
-		mas_clear_edge(mas);
-		if (first_here) {
-			*entry = mas_here(mas);
-			if ((*entry || any) && mas->last >= min) {
-				mas->status = ma_active;
-				return true;
-			}
-			*entry = NULL;
-		}
-		return false;
-	case ma_none:
-		mas->status = ma_underflow;
-		mas->mas_flags |= MA_PAST_START;
-		return true;
-	default:
-		return false;
+	void *entry;
+
+	if (rev) {
+		if (mas_setup(mas, limit, first_here, any, &entry, true))
+			return entry;
+		return mas_scan(mas, limit, any, true);
 	}
+	if (mas_setup(mas, limit, first_here, any, &entry, false))
+		return entry;
+	return mas_scan(mas, limit, any, false);
 }
 
 /*
@@ -289,80 +250,49 @@ static inline void *mas_next_in_leaf(struct ma_state *mas, unsigned long max)
 
 LIBIOVA_EXPORT void *mas_find(struct ma_state *mas, unsigned long max)
 {
-	void *entry;
-
 	if (likely(mas->status == ma_active)) {
-		entry = mas_next_in_leaf(mas, max);
+		void *entry = mas_next_in_leaf(mas, max);
+
 		if (likely(entry))
 			return entry;
 	}
-	if (mas_forward_setup(mas, max, true, false, &entry))
-		return entry;
-	return mas_scan_next(mas, max, false);
+	return mas_move(mas, max, true, false, false);
 }
 
 LIBIOVA_EXPORT void *mas_find_range(struct ma_state *mas, unsigned long max)
 {
-	void *entry;
-
-	if (mas_forward_setup(mas, max, true, true, &entry))
-		return entry;
-	return mas_scan_next(mas, max, true);
+	return mas_move(mas, max, true, true, false);
 }
 
 LIBIOVA_EXPORT void *mas_next(struct ma_state *mas, unsigned long max)
 {
-	void *entry;
-
-	if (mas_forward_setup(mas, max, false, false, &entry))
-		return entry;
-	return mas_scan_next(mas, max, false);
+	return mas_move(mas, max, false, false, false);
 }
 
 LIBIOVA_EXPORT void *mas_next_range(struct ma_state *mas, unsigned long max)
 {
-	void *entry;
-
-	if (mas_forward_setup(mas, max, false, true, &entry))
-		return entry;
-	return mas_scan_next(mas, max, true);
+	return mas_move(mas, max, false, true, false);
 }
 
 LIBIOVA_EXPORT void *mas_find_rev(struct ma_state *mas, unsigned long min)
 {
-	void *entry;
-
-	if (mas_backward_setup(mas, min, true, false, &entry))
-		return entry;
-	return mas_scan_prev(mas, min, false);
+	return mas_move(mas, min, true, false, true);
 }
 
 LIBIOVA_EXPORT void *mas_find_range_rev(struct ma_state *mas,
 					unsigned long min)
 {
-	void *entry;
-
-	if (mas_backward_setup(mas, min, true, true, &entry))
-		return entry;
-	return mas_scan_prev(mas, min, true);
+	return mas_move(mas, min, true, true, true);
 }
 
 LIBIOVA_EXPORT void *mas_prev(struct ma_state *mas, unsigned long min)
 {
-	void *entry;
-
-	if (mas_backward_setup(mas, min, false, false, &entry))
-		return entry;
-	return mas_scan_prev(mas, min, false);
+	return mas_move(mas, min, false, false, true);
 }
 
 LIBIOVA_EXPORT void *mas_prev_range(struct ma_state *mas, unsigned long min)
 {
-	void *entry;
-
-	if (mas_backward_setup(mas, min, false, true, &entry))
-		return entry;
-	return mas_scan_prev(mas, min, true);
+	return mas_move(mas, min, false, true, true);
 }
 
 LIBIOVA_EXPORT void mas_pause(struct ma_state *mas)

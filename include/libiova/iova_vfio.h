@@ -72,14 +72,17 @@ struct iova_vfio_info {
 int iova_vfio_open(const struct iova_vfio_config *config,
 		   struct iova_vfio **out);
 
-/* Free @v and its space.  Unmaps nothing: mappings still live stay in the
- * container (closing the container fd removes them). */
+/* Free @v and its space (NULL: nothing).  Unmaps nothing: mappings still
+ * live stay in the container (closing the container fd removes them).  No
+ * other call on @v may run or follow. */
 void iova_vfio_close(struct iova_vfio *v);
 
 /* The space, for lookups, iteration, stats (not for alloc/free: use the
- * calls below, which keep the IOMMU in step). */
+ * calls below, which keep the IOMMU in step); NULL for NULL. */
 struct iova_space *iova_vfio_space(struct iova_vfio *v);
 
+/* iova_vfio_get_info - what the container reported and the budget now,
+ * into *@info.  Returns 0 or -EINVAL.  Never blocks; does not allocate. */
 int iova_vfio_get_info(struct iova_vfio *v, struct iova_vfio_info *info);
 
 /* iova_vfio_map flags */

@@ -45,12 +45,11 @@ static void backoff_reset(struct iova_deferral *d)
 
 static uint64_t default_next_delay(uint64_t failures, uint64_t delay)
 {
-	/* 10 ms -> 50 ms -> 200 ms -> then doubling */
-	if (failures == 1)
-		return delay * 5;
-	if (failures == 2)
-		return delay * 4;
-	return delay * 2;
+	/* 10 ms -> 50 ms -> 200 ms -> then doubling (saturating: the cap
+	 * applies after) */
+	uint64_t factor = failures == 1 ? 5 : failures == 2 ? 4 : 2;
+
+	return delay > UINT64_MAX / factor ? UINT64_MAX : delay * factor;
 }
 
 /* A retry failed: one more in the episode, a longer delay.  Returns true
@@ -69,8 +68,7 @@ static bool backoff_failed(struct iova_deferral *d)
 						  d->st.delay_ns);
 	if (!next)
 		next = p->first_delay_ns;
-	/* a multiplication that wrapped, or a policy beyond the cap */
-	if (next > p->max_delay_ns || next < d->st.delay_ns / 8)
+	if (next > p->max_delay_ns)
 		next = p->max_delay_ns;
 	d->st.delay_ns = next;
 	if (d->warned || d->st.failures_now < p->warn_after)

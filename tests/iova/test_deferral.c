@@ -403,6 +403,15 @@ static uint64_t constant_delay(void *arg, uint64_t failures, uint64_t delay)
 	return 2 * MS;
 }
 
+/* A user policy that shortens the delay: 0.1 ms after any failure. */
+static uint64_t short_delay(void *arg, uint64_t failures, uint64_t delay)
+{
+	(void)arg;
+	(void)failures;
+	(void)delay;
+	return MS / 10;
+}
+
 static void test_user_policy_and_bad_policy(void **state)
 {
 	struct iova_backoff policy = { .next_delay = constant_delay };
@@ -419,7 +428,13 @@ static void test_user_policy_and_bad_policy(void **state)
 	park_lowest(&iovad, 3, LIMIT);
 	WAIT_FOR(&iovad, st.failures_now >= 3, 1000 * MS);
 	assert_int_equal(stats_of(&iovad).delay_ns, 2 * MS);
-	/* the default policy again: the next failure steps up from 2 ms */
+	/* a policy may also shorten the delay (below the first one too) */
+	policy = (struct iova_backoff){ .first_delay_ns = 8 * MS,
+					.max_delay_ns = 100 * MS,
+					.next_delay = short_delay };
+	assert_int_equal(iova_domain_set_backoff(&iovad, &policy), 0);
+	WAIT_FOR(&iovad, st.delay_ns == MS / 10, 1000 * MS);
+	/* the default policy again: the next failure steps up from there */
 	assert_int_equal(iova_domain_set_backoff(&iovad, NULL), 0);
 	set_fail(FAIL_NONE);
 	WAIT_FOR(&iovad, st.parked_now == 0, 1000 * MS + LATE_NS);

@@ -127,6 +127,20 @@ static inline uint64_t bench_timed_end(void)
 	return t;
 }
 
+/* qsort comparison of doubles (medians of repetitions). */
+static inline int bench_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* @size rounded up to a power of two (the size-alignment rule). */
+static inline unsigned long bench_pow2_at_least(unsigned long size)
+{
+	return size <= 1 ? 1 : 1ul << (64 - __builtin_clzl(size - 1));
+}
+
 /* Bytes malloc has handed out now (for baselines' memory). */
 size_t bench_heap_in_use(void);
 

@@ -175,16 +175,11 @@ static void space_destroy(void *d)
 	free(s);
 }
 
-static unsigned long pow2_at_least(unsigned long size)
-{
-	return size <= 1 ? 1 : 1ul << (64 - __builtin_clzl(size - 1));
-}
-
 static unsigned long space_alloc(void *d, unsigned long size,
 				 unsigned long limit, bool size_aligned)
 {
 	uint64_t iova;
-	unsigned long align = size_aligned ? pow2_at_least(size) : 1;
+	unsigned long align = size_aligned ? bench_pow2_at_least(size) : 1;
 
 	if (iova_space_alloc(((struct space_dom *)d)->space, size * GRANULE,
 			     align * GRANULE, 0, limit * GRANULE + GRANULE - 1,
@@ -203,7 +198,7 @@ static void space_free(void *d, unsigned long pfn)
 static unsigned long space_alloc_fast(void *d, unsigned long size,
 				      unsigned long limit)
 {
-	return space_alloc(d, pow2_at_least(size), limit, true);
+	return space_alloc(d, bench_pow2_at_least(size), limit, true);
 }
 
 static void space_free_fast(void *d, unsigned long pfn, unsigned long size)

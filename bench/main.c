@@ -63,13 +63,6 @@ struct row {
 	char note[160];
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static bool in_list(const char *list, const char *name)
 {
 	size_t len = strlen(name);
@@ -128,8 +121,8 @@ static void run_one(const struct job *job, unsigned long n, uint64_t seed,
 			snprintf(row->note, sizeof(row->note), "%s", res.note);
 		}
 	}
-	qsort(t, reps, sizeof(t[0]), cmp_double);
-	qsort(aux, reps, sizeof(aux[0]), cmp_double);
+	qsort(t, reps, sizeof(t[0]), bench_cmp_double);
+	qsort(aux, reps, sizeof(aux[0]), bench_cmp_double);
 	row->aux = aux[reps / 2];
 	row->median = t[reps / 2];
 	row->min = t[0];

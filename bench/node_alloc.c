@@ -19,13 +19,6 @@ struct pattern_result {
 	double ns[32];
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static void *cache_alloc(void *a)
 {
 	return mt_node_alloc(a, GFP_KERNEL);
@@ -117,8 +110,8 @@ int main(int argc, char **argv)
 			ts[r] = run(sys_alloc, sys_free, NULL, n, bursts[b],
 				    held);
 		}
-		qsort(tc, reps, sizeof(double), cmp_double);
-		qsort(ts, reps, sizeof(double), cmp_double);
+		qsort(tc, reps, sizeof(double), bench_cmp_double);
+		qsort(ts, reps, sizeof(double), bench_cmp_double);
 		printf("%-8lu %-12s %10.1f (%5.1f-%5.1f) %10.1f (%5.1f-%5.1f) "
 		       "%7.1fx\n",
 		       bursts[b], "", tc[reps / 2], tc[0], tc[reps - 1],

@@ -104,13 +104,6 @@ static double run(unsigned int nr, bool writer, double seconds, uint64_t seed)
 	return (double)loads / ((double)(t1 - t0) / 1e9);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -157,7 +150,7 @@ int main(int argc, char **argv)
 		for (unsigned int k = 0; k < 4; k++)
 			res[k][r] = run(1 + k / 2, k % 2, seconds, seed + r);
 	for (unsigned int k = 0; k < 4; k++) {
-		qsort(res[k], reps, sizeof(double), cmp_double);
+		qsort(res[k], reps, sizeof(double), bench_cmp_double);
 		med[k] = res[k][reps / 2];
 	}
 	printf("# RCU lookups, %lu entries, %.1f s per run, median of %u\n",

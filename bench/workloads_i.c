@@ -29,16 +29,11 @@ struct live {
 	unsigned long pfn, size;
 };
 
-static unsigned long pow2_at_least(unsigned long size)
-{
-	return size <= 1 ? 1 : 1ul << (64 - __builtin_clzl(size - 1));
-}
-
 /* Is @pfn a valid answer to a size-aligned request of @size under @limit? */
 static bool fits(unsigned long pfn, unsigned long size, unsigned long limit)
 {
 	return pfn >= 1 && pfn + size - 1 <= limit && pfn + size - 1 >= pfn &&
-	       !(pfn & (pow2_at_least(size) - 1));
+	       !(pfn & (bench_pow2_at_least(size) - 1));
 }
 
 static int cmp_live(const void *a, const void *b)

@@ -332,18 +332,27 @@ struct iova_deferral *iova_deferral_create(struct iova_domain *iovad)
 	return d;
 }
 
-void iova_deferral_destroy(struct iova_deferral *d)
+/* Under the lock: erase everything parked, blocking allowed (a flush, or
+ * teardown); returns how many are still parked. */
+static uint64_t flush_locked(struct iova_deferral *d)
 {
 	bool nomem;
 
+	d->st.drained_flush += drain(d->iovad, GFP_KERNEL, UINT64_MAX,
+				     UINT64_MAX, &nomem);
+	if (!nomem)
+		backoff_reset(d);
+	return d->st.parked_now;
+}
+
+void iova_deferral_destroy(struct iova_deferral *d)
+{
 	if (!d)
 		return;
 	iova_timer_shutdown(&d->timer);
 	iova_lock(d->iovad);
-	d->st.drained_flush += drain(d->iovad, GFP_KERNEL, UINT64_MAX,
-				     UINT64_MAX, &nomem);
+	flush_locked(d); /* whatever is still parked goes with the tree */
 	iova_unlock(d->iovad);
-	/* whatever is still parked goes with the tree */
 	free(d);
 }
 
@@ -376,19 +385,12 @@ LIBIOVA_EXPORT int iova_domain_deferral_stats(struct iova_domain *iovad,
 LIBIOVA_EXPORT int iova_domain_flush_deferred(struct iova_domain *iovad,
 					      uint64_t *remaining)
 {
-	struct iova_deferral *d;
 	uint64_t left;
-	bool nomem;
 
 	if (!iova_domain_ready(iovad))
 		return -EINVAL;
-	d = iovad->deferral;
 	iova_lock(iovad);
-	d->st.drained_flush += drain(iovad, GFP_KERNEL, UINT64_MAX,
-				     UINT64_MAX, &nomem);
-	if (!nomem)
-		backoff_reset(d);
-	left = d->st.parked_now;
+	left = flush_locked(iovad->deferral);
 	iova_unlock(iovad);
 	if (remaining)
 		*remaining = left;

@@ -186,7 +186,8 @@ int iova_store(struct iova_domain *iovad, unsigned long lo,
 int iova_insert(struct iova_domain *iovad, unsigned long lo,
 		unsigned long hi, void *entry)
 {
-	iova_deferral_drain_some(iovad);
+	/* no drain here: the search before an allocation drained already,
+	 * reservations and exact placements clear their range first */
 	return store(iovad, lo, hi, entry, GFP_KERNEL);
 }
 

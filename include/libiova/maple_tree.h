@@ -578,6 +578,28 @@ int mas_empty_area(struct ma_state *mas, unsigned long min, unsigned long max,
 int mas_empty_area_rev(struct ma_state *mas, unsigned long min,
 		       unsigned long max, unsigned long size);
 
+/*
+ * mas_empty_area_aligned - our extension: the lowest (@rev false) or
+ * highest (@rev true) range of @size free indices inside [@min, @max]
+ * whose first index is a multiple of @align (a power of two), in one
+ * search.  The search prunes by gap size, so each free range of at least
+ * @size that cannot hold an aligned placement is visited and passed: a
+ * "miss".  @max_misses bounds them (0: no bound; the search is then linear
+ * in the misses, and -EBUSY means there is no room at all).
+ *
+ * Returns 0 with mas->index, mas->last on the placement and mas->min,
+ * mas->max on the free range it lies in (clipped to the window); -EBUSY
+ * (no placement); -EAGAIN (@max_misses passed: mas->min and mas->max hold
+ * the part of the window not searched yet, below (@rev) or above the last
+ * range passed); -EINVAL (size 0, min > max, window smaller than @size,
+ * @align not a power of two).  Locking and cost as mas_empty_area(), plus
+ * O(@max_misses) per search.  Does not allocate.
+ */
+int mas_empty_area_aligned(struct ma_state *mas, unsigned long min,
+			   unsigned long max, unsigned long size,
+			   unsigned long align, unsigned int max_misses,
+			   bool rev);
+
 /* ---- debugging ------------------------------------------------------ */
 
 /*

@@ -41,119 +41,48 @@ void iova_domain_teardown(struct iova_domain *iovad)
 }
 
 /*
- * The aligned search.  The tree finds the highest (lowest) gap of a given
- * size in O(log n), but not whether an aligned range fits in it.  So:
- * check the gaps of at least @size one after the other for an aligned
- * fit, from the top (bottom); after EXACT_CANDIDATES misses, ask once for
- * a gap of size + align - 1, which holds an aligned range wherever it
- * lies; only if there is none, keep checking the remaining smaller gaps
- * one by one, so that a failure always means there is no room.  With
- * align 1 the first candidate always fits.
+ * The aligned search.  The tree's aligned gap search takes the highest
+ * (lowest) aligned placement in one descent, passing free ranges that are
+ * large enough but cannot take the alignment.  Such misses are bounded:
+ * after EXACT_CANDIDATES of them, one search asks for a free range of
+ * size + align - 1, which holds an aligned placement wherever it lies,
+ * below (above) the ranges passed; only if there is none does an
+ * unbounded aligned search finish the job, so that a failure always means
+ * there is no room.  With align 1 nothing is ever missed.
  */
 #define EXACT_CANDIDATES 4
-
-struct gap_search {
-	struct iova_domain *iovad;
-	unsigned long size, mask, min, max;
-	unsigned int misses;
-	bool wide_tried;
-};
-
-/* The size to ask the tree for next; 0 when the request cannot fit. */
-static unsigned long next_need(struct gap_search *g)
-{
-	unsigned long align = ~g->mask + 1;
-	unsigned long need = g->size;
-
-	if (g->max < g->min || g->max - g->min < need - 1)
-		return 0;
-	if (g->misses >= EXACT_CANDIDATES && !g->wide_tried) {
-		unsigned long wide = g->size + align - 1;
-
-		g->wide_tried = true;
-		/* only if it can fit the window at all (and did not wrap) */
-		if (wide > g->size && g->max - g->min >= wide - 1)
-			need = wide;
-	}
-	return need;
-}
-
-static int find_top(struct gap_search *g, unsigned long *pfn)
-{
-	MA_STATE(mas, &g->iovad->tree, 0, 0);
-
-	for (;;) {
-		unsigned long need = next_need(g);
-		unsigned long top, first, gap_lo;
-
-		if (!need)
-			return -ENOSPC;
-		mas_reset(&mas);
-		if (mas_empty_area_rev(&mas, g->min, g->max, need)) {
-			if (need != g->size)
-				continue;  /* no wide gap: back to exact */
-			return -ENOSPC;
-		}
-		top = mas.last;
-		first = (top - g->size + 1) & g->mask;
-		/* mas.min: where the free range holding it starts (clipped) */
-		gap_lo = mas.min;
-		if (first >= gap_lo)
-			break;
-		/* this gap cannot take the alignment: look below it */
-		if (gap_lo == 0 || gap_lo - 1 < g->min)
-			return -ENOSPC;
-		g->max = gap_lo - 1;
-		g->misses++;
-	}
-	*pfn = (mas.last - g->size + 1) & g->mask;
-	return 0;
-}
-
-static int find_bottom(struct gap_search *g, unsigned long *pfn)
-{
-	MA_STATE(mas, &g->iovad->tree, 0, 0);
-	unsigned long first;
-
-	for (;;) {
-		unsigned long need = next_need(g);
-		unsigned long gap_hi;
-
-		if (!need)
-			return -ENOSPC;
-		mas_reset(&mas);
-		if (mas_empty_area(&mas, g->min, g->max, need)) {
-			if (need != g->size)
-				continue;
-			return -ENOSPC;
-		}
-		first = (mas.index + ~g->mask) & g->mask;
-		if (first < mas.index)
-			return -ENOSPC;  /* aligning up wrapped past the top */
-		/* mas.max: where the free range holding it ends (clipped) */
-		gap_hi = mas.max;
-		if (first <= gap_hi && gap_hi - first >= g->size - 1)
-			break;
-		if (gap_hi == ULONG_MAX || gap_hi + 1 > g->max)
-			return -ENOSPC;
-		g->min = gap_hi + 1;
-		g->misses++;
-	}
-	*pfn = first;
-	return 0;
-}
 
 int iova_find_free(struct iova_domain *iovad, unsigned long size,
 		   unsigned long align, unsigned long min, unsigned long max,
 		   bool top_down, unsigned long *pfn)
 {
-	struct gap_search g = { iovad, size, ~(align - 1), min, max, 0,
-				false };
+	MA_STATE(mas, &iovad->tree, 0, 0);
+	unsigned long wide = size + align - 1;
+	int ret;
 
-	if (!size || min > max)
+	if (!size || min > max || max - min < size - 1)
 		return -ENOSPC;
 	iova_deferral_drain_some(iovad);
-	return top_down ? find_top(&g, pfn) : find_bottom(&g, pfn);
+	ret = mas_empty_area_aligned(&mas, min, max, size, align,
+				     EXACT_CANDIDATES, top_down);
+	if (ret == -EAGAIN) {
+		min = mas.min;
+		max = mas.max;
+		/* a wide range fits the window and did not wrap */
+		if (wide > size && max - min >= wide - 1 &&
+		    !mas_empty_area_aligned(&mas, min, max, wide, 1, 0,
+					    top_down)) {
+			*pfn = top_down ? (mas.last - size + 1) & ~(align - 1)
+					: (mas.index + align - 1) & ~(align - 1);
+			return 0;
+		}
+		ret = mas_empty_area_aligned(&mas, min, max, size, align, 0,
+					     top_down);
+	}
+	if (ret)
+		return -ENOSPC;
+	*pfn = mas.index;
+	return 0;
 }
 
 /* Inlined into the hot paths (iova_insert, iova_erase). */

@@ -117,25 +117,49 @@ void mt_path_slot_gap_changed(struct maple_tree *mt, struct mt_path *path,
 
 struct gap_search {
 	unsigned long min, max, size;
-	unsigned long found; /* first index of the result */
-	unsigned long free_lo, free_hi; /* the free range it lies in */
+	unsigned long mask;     /* ~(align - 1): the result's first index */
+	unsigned int misses;    /* free ranges >= size with no aligned fit */
+	unsigned int max_misses; /* 0: unbounded */
+	bool gave_up;           /* max_misses reached: unwinding */
+	unsigned long found;    /* first index of the result */
+	unsigned long free_lo, free_hi; /* the free range it lies in; after
+					 * giving up, the last one passed */
 };
 
 /*
- * Fit @size inside the free range [first, last] clipped to the window:
- * the lowest (or, reversed, highest) placement.
+ * Place @size aligned indices inside the free range [first, last] clipped
+ * to the window: the lowest (or, reversed, highest) placement.  A range
+ * large enough whose alignment does not fit counts as a miss; once the
+ * misses reach the search's bound, this returns true with gave_up set, so
+ * the recursion unwinds at once.
  */
 static inline bool fit(struct gap_search *s, unsigned long first,
 		       unsigned long last, bool rev)
 {
 	unsigned long lo = first > s->min ? first : s->min;
 	unsigned long hi = last < s->max ? last : s->max;
+	unsigned long at;
 
 	if (lo > hi || hi - lo < s->size - 1)
 		return false;
-	s->found = rev ? hi - (s->size - 1) : lo;
 	s->free_lo = lo;
 	s->free_hi = hi;
+	if (rev) {
+		at = (hi - (s->size - 1)) & s->mask;
+		if (at >= lo)
+			goto found;
+	} else {
+		at = (lo + ~s->mask) & s->mask;
+		/* aligning up may wrap past the top */
+		if (at >= lo && at <= hi && hi - at >= s->size - 1)
+			goto found;
+	}
+	s->misses++;
+	if (s->misses == s->max_misses)
+		return s->gave_up = true;
+	return false;
+found:
+	s->found = at;
 	return true;
 }
 
@@ -207,14 +231,18 @@ static bool search_rev(struct gap_search *s, struct maple_enode *enode,
 }
 
 static int empty_area(struct ma_state *mas, unsigned long min,
-		      unsigned long max, unsigned long size, bool rev)
+		      unsigned long max, unsigned long size, unsigned long align,
+		      unsigned int max_misses, bool rev)
 {
 	struct maple_tree *mt = mas->tree;
-	struct gap_search s = { .min = min, .max = max, .size = size };
+	struct gap_search s = { .min = min, .max = max, .size = size,
+				.mask = ~(align - 1),
+				.max_misses = max_misses };
 	void *root = mt->ma_root;
 	bool ok;
 
-	if (size == 0 || min > max || max - min < size - 1)
+	if (size == 0 || min > max || max - min < size - 1 || !align ||
+	    (align & (align - 1)))
 		return -EINVAL;
 	if (!root) {
 		ok = fit(&s, 0, ULONG_MAX, rev);
@@ -225,26 +253,40 @@ static int empty_area(struct ma_state *mas, unsigned long min,
 		ok = rev ? search_rev(&s, root, 0, ULONG_MAX)
 			 : search_fwd(&s, root, 0, ULONG_MAX);
 	}
-	if (!ok)
+	if (!ok || (s.gave_up && (rev ? s.free_lo == min : s.free_hi == max)))
 		return -EBUSY;
+	mas->node = NULL;
+	mas->status = ma_pause;
+	mas_clear_edge(mas);
+	if (s.gave_up) {
+		/* what is left to search: beyond the last range passed */
+		mas->min = rev ? min : s.free_hi + 1;
+		mas->max = rev ? s.free_lo - 1 : max;
+		return -EAGAIN;
+	}
 	mas->index = s.found;
 	mas->last = s.found + size - 1;
 	mas->min = s.free_lo;
 	mas->max = s.free_hi;
-	mas->node = NULL;
-	mas->status = ma_pause;
-	mas_clear_edge(mas);
 	return 0;
 }
 
 LIBIOVA_EXPORT int mas_empty_area(struct ma_state *mas, unsigned long min,
 				  unsigned long max, unsigned long size)
 {
-	return empty_area(mas, min, max, size, false);
+	return empty_area(mas, min, max, size, 1, 0, false);
 }
 
 LIBIOVA_EXPORT int mas_empty_area_rev(struct ma_state *mas, unsigned long min,
 				      unsigned long max, unsigned long size)
 {
-	return empty_area(mas, min, max, size, true);
+	return empty_area(mas, min, max, size, 1, 0, true);
+}
+
+LIBIOVA_EXPORT int mas_empty_area_aligned(struct ma_state *mas,
+					  unsigned long min, unsigned long max,
+					  unsigned long size, unsigned long align,
+					  unsigned int max_misses, bool rev)
+{
+	return empty_area(mas, min, max, size, align, max_misses, rev);
 }

@@ -104,6 +104,14 @@ bool model_empty_area(const struct model *m, unsigned long min,
 		      unsigned long max, unsigned long size, bool rev,
 		      unsigned long *start)
 {
+	return model_empty_area_aligned(m, min, max, size, 1, rev, start);
+}
+
+bool model_empty_area_aligned(const struct model *m, unsigned long min,
+			      unsigned long max, unsigned long size,
+			      unsigned long align, bool rev,
+			      unsigned long *start)
+{
 	/* walk the free runs between ranges, clipped to [min, max] */
 	size_t n = m->count;
 
@@ -122,7 +130,19 @@ bool model_empty_area(const struct model *m, unsigned long min,
 			l = max;
 		if (f > l || l - f < size - 1)
 			continue;
-		*start = rev ? l - (size - 1) : f;
+		if (rev) {
+			unsigned long at = (l - (size - 1)) & ~(align - 1);
+
+			if (at < f)
+				continue;
+			*start = at;
+		} else {
+			unsigned long at = (f + align - 1) & ~(align - 1);
+
+			if (at < f || at > l || l - at < size - 1)
+				continue;
+			*start = at;
+		}
 		return true;
 	}
 	return false;

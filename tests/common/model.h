@@ -36,6 +36,11 @@ size_t model_lower(const struct model *m, unsigned long index);
 bool model_empty_area(const struct model *m, unsigned long min,
 		      unsigned long max, unsigned long size, bool rev,
 		      unsigned long *start);
+/* The same, *start a multiple of @align (a power of two). */
+bool model_empty_area_aligned(const struct model *m, unsigned long min,
+			      unsigned long max, unsigned long size,
+			      unsigned long align, bool rev,
+			      unsigned long *start);
 /* Is any entry in [first, last]? */
 bool model_any(const struct model *m, unsigned long first,
 	       unsigned long last);

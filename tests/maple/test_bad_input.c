@@ -64,9 +64,18 @@ static int mas_call(struct maple_tree *mt, int which)
 	case 7:
 		mas_set(&mas, 0);
 		return mas_empty_area_rev(&mas, 0, 100, 0);
-	default:
+	case 8:
 		mas_set(&mas, 0);
 		return mas_empty_area_rev(&mas, 5, ULONG_MAX - 1, ULONG_MAX);
+	case 9:
+		mas_set(&mas, 0);
+		return mas_empty_area_aligned(&mas, 0, 100, 4, 3, 0, true);
+	case 10:
+		mas_set(&mas, 0);
+		return mas_empty_area_aligned(&mas, 0, 100, 4, 0, 0, false);
+	default:
+		mas_set(&mas, 0);
+		return mas_empty_area_aligned(&mas, 50, 10, 4, 4, 1, false);
 	}
 }
 
@@ -104,6 +113,9 @@ CASE(empty_area_window, mas_call(mt, 5))
 CASE(empty_area_rev_minmax, mas_call(mt, 6))
 CASE(empty_area_rev_size0, mas_call(mt, 7))
 CASE(empty_area_rev_huge, mas_call(mt, 8))
+CASE(empty_area_align3, mas_call(mt, 9))
+CASE(empty_area_align0, mas_call(mt, 10))
+CASE(empty_area_aligned_minmax, mas_call(mt, 11))
 CASE(dup_self, mtree_dup(mt, mt, GFP_KERNEL))
 CASE(dup_into_nonempty, mtree_dup(mt, &other, GFP_KERNEL))
 CASE(dup_null, mtree_dup(mt, NULL, GFP_KERNEL))
@@ -156,6 +168,12 @@ static const struct bad_case cases[] = {
 	  -EINVAL },
 	{ "mas_empty_area_rev: window < size", empty_area_rev_huge, -EINVAL,
 	  -EINVAL },
+	{ "mas_empty_area_aligned: align 3", empty_area_align3, -EINVAL,
+	  -EINVAL },
+	{ "mas_empty_area_aligned: align 0", empty_area_align0, -EINVAL,
+	  -EINVAL },
+	{ "mas_empty_area_aligned: min > max", empty_area_aligned_minmax,
+	  -EINVAL, -EINVAL },
 	{ "mtree_dup: into itself", dup_self, -EINVAL, -EINVAL },
 	{ "mtree_dup: into a non-empty tree", dup_into_nonempty, -EINVAL,
 	  -EINVAL },

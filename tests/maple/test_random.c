@@ -150,21 +150,25 @@ static void check_next_prev(struct run *r)
 	CHECK(r, got == want, "mt_prev");
 }
 
+/* A window [*min, *max] between two random indices. */
+static void pick_window(struct run *r, unsigned long *min, unsigned long *max)
+{
+	unsigned long a = pick_index(r), b = pick_index(r);
+
+	*min = a < b ? a : b;
+	*max = a < b ? b : a;
+}
+
 static void check_empty_area(struct run *r)
 {
 	MA_STATE(mas, &r->mt, 0, 0);
-	unsigned long min = pick_index(r), max = pick_index(r), start;
+	unsigned long min, max, start;
 	unsigned long size = 1 + prng_below(&r->rng, 64);
 	bool rev = prng_below(&r->rng, 2);
 	int ret;
 	bool ok;
 
-	if (min > max) {
-		unsigned long t = min;
-
-		min = max;
-		max = t;
-	}
+	pick_window(r, &min, &max);
 	mtree_lock(&r->mt);
 	ret = rev ? mas_empty_area_rev(&mas, min, max, size)
 		  : mas_empty_area(&mas, min, max, size);
@@ -178,6 +182,55 @@ static void check_empty_area(struct run *r)
 	if (ok)
 		CHECK(r, mas.index == start && mas.last == start + size - 1,
 		      "empty_area range");
+}
+
+/*
+ * The aligned search: unbounded, it must find exactly the model's aligned
+ * placement; bounded, it finds that same one, or says none, or gives up
+ * with a remaining window that holds the model's placement if any.
+ */
+static void check_empty_area_aligned(struct run *r)
+{
+	MA_STATE(mas, &r->mt, 0, 0);
+	unsigned long min, max, start;
+	unsigned long size = 1 + prng_below(&r->rng, 64);
+	unsigned long align = 1ul << prng_below(&r->rng, 8);
+	unsigned int max_misses = (unsigned int)prng_below(&r->rng, 4);
+	bool rev = prng_below(&r->rng, 2);
+	int ret;
+	bool ok;
+
+	pick_window(r, &min, &max);
+	mtree_lock(&r->mt);
+	ret = mas_empty_area_aligned(&mas, min, max, size, align, max_misses,
+				     rev);
+	mtree_unlock(&r->mt);
+	if (max - min < size - 1) {
+		CHECK(r, ret == -EINVAL, "aligned empty_area -EINVAL");
+		return;
+	}
+	ok = model_empty_area_aligned(&r->model, min, max, size, align, rev,
+				      &start);
+	if (ret == -EAGAIN) {
+		CHECK(r, max_misses > 0, "aligned: gave up without a bound");
+		CHECK(r, mas.min <= mas.max && mas.min >= min && mas.max <= max,
+		      "aligned: window left");
+		CHECK(r, !ok || (start >= mas.min && start <= mas.max),
+		      "aligned: placement in the window left");
+		/* and the part passed holds none */
+		if (rev ? mas.max < max : mas.min > min)
+			CHECK(r, !model_empty_area_aligned(
+					 &r->model, rev ? mas.max + 1 : min,
+					 rev ? max : mas.min - 1, size, align,
+					 rev, &start),
+			      "aligned: a placement passed");
+		return;
+	}
+	CHECK(r, ok ? ret == 0 : ret == -EBUSY, "aligned empty_area result");
+	if (ok)
+		CHECK(r, mas.index == start && mas.last == start + size - 1 &&
+			 mas.min <= start && mas.max >= mas.last,
+		      "aligned empty_area range");
 }
 
 static void check_alloc_range(struct run *r)
@@ -344,6 +397,7 @@ static void one_op(struct run *r)
 		break;
 	case OP_EMPTY_AREA:
 		check_empty_area(r);
+		check_empty_area_aligned(r);
 		break;
 	default:
 		check_alloc_range(r);

@@ -144,15 +144,17 @@ static inline unsigned long bench_pow2_at_least(unsigned long size)
 /* Bytes malloc has handed out now (for baselines' memory). */
 size_t bench_heap_in_use(void);
 
+#define BENCH_AUX_MAX 2
+
 /* One measurement of one workload on one implementation. */
 struct bench_result {
 	double ns_per_op;       /* time of the timed part / its operations */
 	uint64_t ops;           /* operations in the timed part (M workloads) */
-	/* a second figure, reported as the median of the repetitions with
-	 * its label (I-threads: the 2-thread throughput ratio); label NULL
-	 * for none */
-	double aux;
-	const char *aux_label;
+	/* further figures, each reported as the median of the repetitions
+	 * with its label (I-threads: the 2-thread throughput ratio, and that
+	 * of a same-process baseline); label NULL for none */
+	double aux[BENCH_AUX_MAX];
+	const char *aux_label[BENCH_AUX_MAX];
 	double bytes_per_entry; /* < 0 when not measured */
 	unsigned long n;        /* entries actually used (after a cap) */
 	bool capped;

@@ -57,8 +57,8 @@ struct row {
 	double median, min, max;
 	double bytes;
 	uint64_t ops;
-	double aux; /* median of the repetitions' aux, if aux_label */
-	const char *aux_label;
+	double aux[BENCH_AUX_MAX]; /* medians of the repetitions' aux */
+	const char *aux_label[BENCH_AUX_MAX];
 	bool capped, failed;
 	char note[160];
 };
@@ -79,7 +79,7 @@ static bool in_list(const char *list, const char *name)
 static void run_one(const struct job *job, unsigned long n, uint64_t seed,
 		    unsigned int reps, struct row *row)
 {
-	double t[MAX_REPS], aux[MAX_REPS];
+	double t[MAX_REPS], aux[BENCH_AUX_MAX][MAX_REPS];
 	struct bench_result res;
 
 	memset(row, 0, sizeof(*row));
@@ -109,8 +109,10 @@ static void run_one(const struct job *job, unsigned long n, uint64_t seed,
 		else
 			job->i->run(job->i, job->impl, n, seed, &res);
 		t[r] = res.ns_per_op;
-		aux[r] = res.aux;
-		row->aux_label = res.aux_label;
+		for (unsigned int k = 0; k < BENCH_AUX_MAX; k++) {
+			aux[k][r] = res.aux[k];
+			row->aux_label[k] = res.aux_label[k];
+		}
 		row->bytes = res.bytes_per_entry;
 		row->n = res.n;
 		row->ops = res.ops;
@@ -122,8 +124,10 @@ static void run_one(const struct job *job, unsigned long n, uint64_t seed,
 		}
 	}
 	qsort(t, reps, sizeof(t[0]), bench_cmp_double);
-	qsort(aux, reps, sizeof(aux[0]), bench_cmp_double);
-	row->aux = aux[reps / 2];
+	for (unsigned int k = 0; k < BENCH_AUX_MAX; k++) {
+		qsort(aux[k], reps, sizeof(aux[k][0]), bench_cmp_double);
+		row->aux[k] = aux[k][reps / 2];
+	}
 	row->median = t[reps / 2];
 	row->min = t[0];
 	row->max = t[reps - 1];
@@ -159,8 +163,10 @@ static void print_rows(const struct row *rows, size_t count)
 			printf("%9.1f  ", r->bytes);
 		else
 			printf("%9s  ", "-");
-		if (r->aux_label)
-			printf("%s %.2f (median); ", r->aux_label, r->aux);
+		for (unsigned int k = 0; k < BENCH_AUX_MAX; k++)
+			if (r->aux_label[k])
+				printf("%s %.2f (median); ", r->aux_label[k],
+				       r->aux[k]);
 		printf("%s%s%s%s\n", r->baseline ? "" : ratios,
 		       r->capped ? "(N capped: linear search) " : "",
 		       r->failed ? "RESULT CHECK FAILED: " : "", r->note);

@@ -477,6 +477,17 @@ void *node_cache_alloc(void *priv, gfp_t gfp)
 		node = magazine_refill(c, m, gfp);
 	if (unlikely(!node))
 		return NULL;
+	/*
+	 * The next node this thread gets was freed a grace period ago, by
+	 * another thread, and is cold.  Its caller will write all of it:
+	 * fetch it for writing now, while this one is being filled.
+	 */
+	if (likely(m->count)) {
+		const char *next = m->nodes[m->count - 1];
+
+		for (unsigned int off = 0; off < MT_NODE_SIZE; off += 64)
+			__builtin_prefetch(next + off, 1);
+	}
 	if (LIBIOVA_DEBUG)
 		((uintptr_t *)node)[1] = 0;
 	count_one(&m->allocs);

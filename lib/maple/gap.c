@@ -118,7 +118,7 @@ void mt_path_slot_gap_changed(struct maple_tree *mt, struct mt_path *path,
 struct gap_search {
 	unsigned long min, max, size;
 	unsigned long mask;     /* ~(align - 1): the result's first index */
-	unsigned int misses;    /* free ranges >= size with no aligned fit */
+	unsigned int misses;    /* ranges >= size with no aligned fit, if bounded */
 	unsigned int max_misses; /* 0: unbounded */
 	bool gave_up;           /* max_misses reached: unwinding */
 	unsigned long found;    /* first index of the result */
@@ -154,8 +154,7 @@ static inline bool fit(struct gap_search *s, unsigned long first,
 		if (at >= lo && at <= hi && hi - at >= s->size - 1)
 			goto found;
 	}
-	s->misses++;
-	if (s->misses == s->max_misses)
+	if (s->max_misses && ++s->misses == s->max_misses)
 		return s->gave_up = true;
 	return false;
 found:

@@ -329,6 +329,7 @@ struct thread_arg {
 	unsigned long pairs;
 	uint64_t seed;
 	pthread_barrier_t *start;
+	uint64_t t0, t1; /* this thread's timed part */
 	bool bad;
 	struct live l[THREAD_WORKING_SET];
 };
@@ -346,6 +347,7 @@ static void *pair_thread(void *p)
 		a->bad |= !fits(a->l[i].pfn, a->l[i].size, LIMIT48);
 	}
 	pthread_barrier_wait(a->start);
+	a->t0 = bench_now_ns();
 	for (unsigned long r = 0; r < a->pairs; r++) {
 		/* one draw, masks instead of divisions: the loop should time
 		 * the allocator, not the harness (both counts are powers of 2) */
@@ -357,8 +359,37 @@ static void *pair_thread(void *p)
 		x->pfn = alloc_via(a->impl, a->d, fast, x->size, LIMIT48);
 		a->bad |= !fits(x->pfn, x->size, LIMIT48);
 	}
+	a->t1 = bench_now_ns();
 	pthread_barrier_wait(a->start);
 	return NULL;
+}
+
+/*
+ * Start @t threads running @fn on @a[i], released together by a barrier,
+ * and return the span of their timed parts in ns: from the first start to
+ * the last end, as each thread records them itself (a time taken by this
+ * thread between its own barrier waits once read near zero here).
+ */
+static uint64_t run_timed(unsigned int t, void *(*fn)(void *),
+			  struct thread_arg *a, pthread_t *tid)
+{
+	pthread_barrier_t start;
+	uint64_t t0 = UINT64_MAX, t1 = 0;
+
+	pthread_barrier_init(&start, NULL, t + 1);
+	for (unsigned int i = 0; i < t; i++) {
+		a[i].start = &start;
+		pthread_create(&tid[i], NULL, fn, &a[i]);
+	}
+	pthread_barrier_wait(&start);
+	pthread_barrier_wait(&start);
+	for (unsigned int i = 0; i < t; i++) {
+		pthread_join(tid[i], NULL);
+		t0 = a[i].t0 < t0 ? a[i].t0 : t0;
+		t1 = a[i].t1 > t1 ? a[i].t1 : t1;
+	}
+	pthread_barrier_destroy(&start);
+	return t1 - t0;
 }
 
 /* ns per pair per thread with @t threads doing @pairs pairs each. */
@@ -371,32 +402,23 @@ static double run_threads(const struct iova_impl *impl, unsigned int t,
 	struct thread_arg *a = calloc(t, sizeof(*a));
 	pthread_t *tid = calloc(t, sizeof(*tid));
 	struct live *all = malloc(t * THREAD_WORKING_SET * sizeof(*all));
-	pthread_barrier_t start;
-	uint64_t t0, t1;
+	uint64_t ns;
 
-	pthread_barrier_init(&start, NULL, t + 1);
-	for (unsigned int i = 0; i < t; i++) {
+	for (unsigned int i = 0; i < t; i++)
 		a[i] = (struct thread_arg){ .impl = impl, .d = d, .pairs = pairs,
-					    .seed = seed + i, .start = &start };
-		pthread_create(&tid[i], NULL, pair_thread, &a[i]);
-	}
-	pthread_barrier_wait(&start);
-	t0 = bench_now_ns();
-	pthread_barrier_wait(&start);
-	t1 = bench_now_ns();
+					    .seed = seed + i };
+	ns = run_timed(t, pair_thread, a, tid);
 	for (unsigned int i = 0; i < t; i++) {
-		pthread_join(tid[i], NULL);
 		BENCH_CHECK(res, !a[i].bad, "bad allocation");
 		for (unsigned int k = 0; k < THREAD_WORKING_SET; k++)
 			all[i * THREAD_WORKING_SET + k] = a[i].l[k];
 	}
 	check_live(impl, d, all, t * THREAD_WORKING_SET, fast, res);
-	pthread_barrier_destroy(&start);
 	impl->destroy(d);
 	free(all);
 	free(tid);
 	free(a);
-	return (double)(t1 - t0) / (double)pairs;
+	return (double)ns / (double)pairs;
 }
 
 /*
@@ -415,9 +437,11 @@ static void *spin_thread(void *p)
 	char *buf = calloc(lines, 64);
 
 	pthread_barrier_wait(a->start);
+	a->t0 = bench_now_ns();
 	if (buf)
 		for (unsigned long r = 0; r < SPIN_STEPS; r++)
 			buf[(prng_next(&rng) & (lines - 1)) * 64]++;
+	a->t1 = bench_now_ns();
 	pthread_barrier_wait(a->start);
 	free(buf);
 	return NULL;
@@ -428,22 +452,10 @@ static double run_spinners(unsigned int t, uint64_t seed)
 {
 	struct thread_arg a[2];
 	pthread_t tid[2];
-	pthread_barrier_t start;
-	uint64_t t0, t1;
 
-	pthread_barrier_init(&start, NULL, t + 1);
-	for (unsigned int i = 0; i < t; i++) {
-		a[i] = (struct thread_arg){ .seed = seed + i, .start = &start };
-		pthread_create(&tid[i], NULL, spin_thread, &a[i]);
-	}
-	pthread_barrier_wait(&start);
-	t0 = bench_now_ns();
-	pthread_barrier_wait(&start);
-	t1 = bench_now_ns();
 	for (unsigned int i = 0; i < t; i++)
-		pthread_join(tid[i], NULL);
-	pthread_barrier_destroy(&start);
-	return (double)(t1 - t0) / SPIN_STEPS;
+		a[i] = (struct thread_arg){ .seed = seed + i };
+	return (double)run_timed(t, spin_thread, a, tid) / SPIN_STEPS;
 }
 
 static void w_threads(const struct iova_workload *w,

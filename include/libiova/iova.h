@@ -19,7 +19,10 @@
  *
  * Memory: alloc_iova() and reserve_iova() allocate a struct iova (two
  * pfns) with malloc and tree nodes with blocking allocation; they may
- * block briefly.  The fast path (alloc_iova_fast/free_iova_fast) allocates
+ * block briefly.  A domain keeps up to IOVA_SPARE_STRUCTS freed struct
+ * iovas and hands them to its next allocations; put_iova_domain() frees
+ * them.  A struct iova must not be used after it is freed: its memory may
+ * already hold another allocation.  The fast path (alloc_iova_fast/free_iova_fast) allocates
  * nothing when its size cache hits.
  */
 #ifndef LIBIOVA_IOVA_H
@@ -49,6 +52,9 @@ struct iova_deferral; /* the deferred erase: opaque */
 /* Sizes the cache serves by default: 1 to 32 granules (6 classes). */
 #define IOVA_RANGE_CACHE_MAX_SIZE 6
 
+/* Freed struct iovas a domain keeps for its next allocations. */
+#define IOVA_SPARE_STRUCTS 8
+
 /*
  * A domain.  Initialize with init_iova_domain(); the fields granule,
  * start_pfn and dma_32bit_pfn may be read; the rest is the library's.
@@ -63,6 +69,8 @@ struct iova_domain {
 					 * 4 GiB since the last free there */
 	struct iova_rcaches *rcaches;
 	struct iova_deferral *deferral; /* parked frees (iova_deferral.h) */
+	struct iova *spare[IOVA_SPARE_STRUCTS]; /* freed, kept for reuse */
+	unsigned int nr_spare;
 	unsigned long magic;         /* set while initialized */
 };
 

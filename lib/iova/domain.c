@@ -25,6 +25,7 @@ int iova_domain_setup(struct iova_domain *iovad, unsigned long granule,
 			       __builtin_ctzl(granule);
 	iovad->max32_alloc_size = iovad->dma_32bit_pfn;
 	iovad->rcaches = NULL;
+	iovad->nr_spare = 0;
 	iovad->magic = IOVA_DOMAIN_MAGIC;
 	return 0;
 }

@@ -112,6 +112,38 @@ static struct maple_node *wr_node_alloc(struct mt_wr *wr)
 }
 
 /*
+ * Write items [@s, @s + @n) of @b into @node as a node of @type covering up
+ * to @max: every pivot, slot and gap, so the node needs no clearing first
+ * (its parent link is the publisher's to set).
+ */
+void mt_node_write(struct maple_node *node, enum mt_node_type type,
+		   const struct mt_big *b, unsigned int s, unsigned int n,
+		   unsigned long max)
+{
+	unsigned int nslots = mt_type_slots(type), npivots = nslots - 1;
+	unsigned long *pivots = mt_node_pivots(node, type);
+	void **slots = mt_node_slots(node, type);
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		slots[i] = b->slot[s + i];
+		if (i < npivots)
+			pivots[i] = b->pivot[s + i];
+	}
+	/* the last item's pivot and every unused one hold the node's max */
+	for (i = n - 1; i < npivots; i++)
+		pivots[i] = max;
+	for (i = n; i < nslots; i++)
+		slots[i] = NULL;
+	if (type == mt_arange) {
+		memcpy(node->a.gap, &b->gap[s], n * sizeof(node->a.gap[0]));
+		memset(&node->a.gap[n], 0,
+		       (nslots - n) * sizeof(node->a.gap[0]));
+		mt_arange_set_meta(node, n - 1);
+	}
+}
+
+/*
  * Build one node of @type from items [@s, @s + @n) of @b, covering up to
  * @max.  Returns its enode, or NULL when no node could be had.
  */
@@ -119,31 +151,13 @@ static struct maple_enode *build_node(struct mt_wr *wr, enum mt_node_type type,
 				      unsigned int s, unsigned int n,
 				      unsigned long max)
 {
-	const struct mt_big *b = &wr->big;
 	struct maple_node *node = wr_node_alloc(wr);
-	unsigned int npivots = mt_type_slots(type) - 1;
-	unsigned long *pivots;
-	void **slots;
 
 	if (!node)
 		return NULL;
 	if (wr->dry_run)
 		return mt_mk_enode(node, type);
-	memset(node, 0, sizeof(*node));
-	pivots = mt_node_pivots(node, type);
-	slots = mt_node_slots(node, type);
-	for (unsigned int i = 0; i < n; i++) {
-		slots[i] = b->slot[s + i];
-		if (i < npivots)
-			pivots[i] = b->pivot[s + i];
-	}
-	/* the last item's pivot and every unused one hold the node's max */
-	for (unsigned int i = n - 1; i < npivots; i++)
-		pivots[i] = max;
-	if (type == mt_arange) {
-		memcpy(node->a.gap, &b->gap[s], n * sizeof(node->a.gap[0]));
-		mt_arange_set_meta(node, n - 1);
-	}
+	mt_node_write(node, type, &wr->big, s, n, max);
 	wr->new_enodes[wr->nr_new - 1] = mt_mk_enode(node, type);
 	return wr->new_enodes[wr->nr_new - 1];
 }
@@ -359,6 +373,35 @@ static int build_root(struct mt_wr *wr, enum mt_node_type type,
 		type = itype;
 		wr->height++;
 	}
+}
+
+/*
+ * The shortcut for the most common write: the items of one leaf (wr->lo's,
+ * with wr->hi the same path) fit in one node and need no neighbour, so a
+ * single new leaf replaces it: one slot store in the parent, or a new root
+ * for a root leaf.  The caller has checked the item count against the
+ * same bounds mt_rebuild() would apply, so the result is the one
+ * mt_rebuild() would build, with no packing decisions on the way.
+ */
+int mt_rebuild_leaf(struct mt_wr *wr)
+{
+	unsigned int d = wr->lo.depth - 1;
+	struct maple_enode *enode;
+
+	wr->nr_levels = 0;
+	wr->swap_node = NULL;
+	wr->height = wr->lo.depth;
+	level_begin(wr, d);
+	enode = build_node(wr, mt_leaf, 0, wr->big.count, wr->lo.max[d]);
+	if (!enode)
+		return -ENOMEM;
+	if (d == 0) {
+		wr->new_root = enode;
+	} else {
+		wr->swap_node = enode;
+		wr->swap_depth = d;
+	}
+	return 0;
 }
 
 int mt_rebuild(struct mt_wr *wr)

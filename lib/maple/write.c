@@ -7,8 +7,11 @@
  *   exact fit  the store covers exactly one existing range: one slot store,
  *              no allocation, safe for RCU readers (the new entry appears
  *              atomically).  Gaps above are updated in place.
- *   in place   outside RCU mode, the new items fit in the one leaf touched:
- *              the leaf is rewritten where it is, no allocation.
+ *   one leaf   the new items fit in the one leaf touched: outside RCU mode
+ *              the leaf is rewritten where it is, no allocation; in RCU
+ *              mode a new leaf is written straight from them and replaces
+ *              the old one (rebuild.c's mt_rebuild_leaf), without the
+ *              neighbour and packing decisions of a full rebuild.
  *
  * NULL stores absorb neighbouring NULL ranges, also across leaves, so the
  * tree never holds two adjacent NULL ranges: every free range is a single
@@ -95,24 +98,6 @@ static void absorb_null_at(struct maple_tree *mt, unsigned long index,
 		*first = mas.index;
 	if (mas.last > *last)
 		*last = mas.last;
-}
-
-/* Rewrite a leaf from the big node, where it is (not in RCU mode). */
-static void leaf_write_in_place(struct maple_enode *enode,
-				const struct mt_big *b, unsigned long max)
-{
-	struct maple_node *node = mt_to_node(enode);
-	unsigned int i;
-
-	for (i = 0; i < b->count; i++) {
-		node->r.slot[i] = b->slot[i];
-		if (i < MT_RANGE_SLOTS - 1)
-			node->r.pivot[i] = b->pivot[i];
-	}
-	for (i = b->count - 1; i < MT_RANGE_SLOTS - 1; i++)
-		node->r.pivot[i] = max;
-	for (i = b->count; i < MT_RANGE_SLOTS; i++)
-		node->r.slot[i] = NULL;
 }
 
 /* Give back the nodes of a write that failed: nobody ever saw them. */
@@ -425,20 +410,26 @@ static void *write_core(struct ma_state *mas, void *entry, gfp_t gfp,
 	}
 	leaf_items(&wr.big, &lv, loff, &rv, roff, first, last, entry);
 
-	if (same_leaf && !mt_in_rcu(mt) && wr.big.count <= MT_RANGE_SLOTS &&
+	if (same_leaf)
+		wr.hi = wr.lo;
+	if (same_leaf && wr.big.count <= MT_RANGE_SLOTS &&
 	    (wr.big.count >= mt_type_min_slots(mt_leaf) || D == 0 ||
 	     wr.lo.max[D] == ULONG_MAX) &&
 	    !(D == 0 && wr.big.count == 1 && !wr.big.slot[0])) {
-		/* fits where it is */
+		/* one leaf's worth for one leaf */
+		if (mt_in_rcu(mt)) {
+			ret = mt_rebuild_leaf(&wr);
+			goto publish;
+		}
 		if (dry_count)
 			return *dry_count = 0, NULL;
-		leaf_write_in_place(wr.lo.node[D], &wr.big, wr.lo.max[D]);
+		/* rewritten where it is (not in RCU mode) */
+		mt_node_write(mt_to_node(wr.lo.node[D]), mt_leaf, &wr.big, 0,
+			      wr.big.count, wr.lo.max[D]);
 		mt_path_update_gaps(mt, &wr.lo, D);
 		mas_after_write(mas, first, last);
 		goto erased;
 	}
-	if (same_leaf)
-		wr.hi = wr.lo;
 	ret = mt_rebuild(&wr);
 
 publish:

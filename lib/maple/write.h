@@ -86,6 +86,10 @@ struct mt_wr {
 
 /* rebuild.c */
 int mt_rebuild(struct mt_wr *wr);
+int mt_rebuild_leaf(struct mt_wr *wr);
+void mt_node_write(struct maple_node *node, enum mt_node_type type,
+		   const struct mt_big *b, unsigned int s, unsigned int n,
+		   unsigned long max);
 unsigned int mt_node_count(struct maple_enode *enode, unsigned long max);
 
 /* Append an item to a big node. */

@@ -58,6 +58,22 @@ void mt_arange_set_meta(struct maple_node *node, unsigned int end)
 	node->a.gap_off = (unsigned char)best;
 }
 
+/*
+ * Set the gap of child @off of an arange node, keeping gap_off on a largest
+ * gap: only when the largest one shrinks must the node be scanned again.
+ */
+static inline void arange_gap_set(struct maple_node *node, unsigned int off,
+				  unsigned long gap)
+{
+	unsigned long best = node->a.gap[node->a.gap_off];
+
+	node->a.gap[off] = gap;
+	if (gap > best)
+		node->a.gap_off = (unsigned char)off;
+	else if (off == node->a.gap_off && gap < best)
+		mt_arange_set_meta(node, node->a.end);
+}
+
 void mt_path_update_gaps(struct maple_tree *mt, struct mt_path *path,
 			 unsigned int depth)
 {
@@ -74,8 +90,7 @@ void mt_path_update_gaps(struct maple_tree *mt, struct mt_path *path,
 		if (parent->a.gap[off] == gap)
 			return;
 		old_max = parent->a.gap[parent->a.gap_off];
-		parent->a.gap[off] = gap;
-		mt_arange_set_meta(parent, parent->a.end);
+		arange_gap_set(parent, off, gap);
 		if (parent->a.gap[parent->a.gap_off] == old_max)
 			return;
 	}
@@ -87,7 +102,7 @@ void mt_path_slot_gap_changed(struct maple_tree *mt, struct mt_path *path,
 {
 	struct maple_node *parent;
 	unsigned int off;
-	unsigned long cur;
+	unsigned long cur, old_max;
 
 	if (!mt_is_alloc(mt) || depth == 0)
 		return;
@@ -103,14 +118,11 @@ void mt_path_slot_gap_changed(struct maple_tree *mt, struct mt_path *path,
 		mt_path_update_gaps(mt, path, depth);
 		return;
 	}
-	if (size > parent->a.gap[parent->a.gap_off]) {
+	old_max = parent->a.gap[parent->a.gap_off];
+	arange_gap_set(parent, off, size);
+	if (size > old_max)
 		/* a new largest for the parent too: tell the levels above */
-		parent->a.gap[off] = size;
-		parent->a.gap_off = (unsigned char)off;
 		mt_path_update_gaps(mt, path, depth - 1);
-	} else {
-		parent->a.gap[off] = size;
-	}
 }
 
 /* ---- searching -------------------------------------------------------- */

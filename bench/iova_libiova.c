@@ -116,7 +116,8 @@ static unsigned long kernel_count(void *d)
 	unsigned long index = 0, n = 0;
 	void *entry;
 
-	mt_for_each(&k->iovad.tree, entry, index, ULONG_MAX)
+	/* above the ceiling lies only the domain's own marker */
+	mt_for_each(&k->iovad.tree, entry, index, k->iovad.ceiling_pfn)
 		n++;
 	return n;
 }

@@ -67,6 +67,7 @@ struct iova_domain {
 	unsigned long dma_32bit_pfn; /* first pfn above 4 GiB */
 	unsigned long max32_alloc_size; /* smallest size that failed below
 					 * 4 GiB since the last free there */
+	unsigned long ceiling_pfn;   /* kernel API: above, a hole marker */
 	struct iova_rcaches *rcaches;
 	struct iova_deferral *deferral; /* parked frees (iova_deferral.h) */
 	struct iova *spare[IOVA_SPARE_STRUCTS]; /* freed, kept for reuse */

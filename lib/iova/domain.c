@@ -24,6 +24,7 @@ int iova_domain_setup(struct iova_domain *iovad, unsigned long granule,
 	iovad->dma_32bit_pfn = (unsigned long)(1ULL << 32) >>
 			       __builtin_ctzl(granule);
 	iovad->max32_alloc_size = iovad->dma_32bit_pfn;
+	iovad->ceiling_pfn = ULONG_MAX;
 	iovad->rcaches = NULL;
 	iovad->nr_spare = 0;
 	iovad->magic = IOVA_DOMAIN_MAGIC;

@@ -52,6 +52,47 @@ static void iova_struct_put(struct iova_domain *iovad, struct iova *iova)
 		free(iova);
 }
 
+/*
+ * The ceiling.  The kernel API has no upper bound of its own, so the space
+ * above every limit asked for would be one free range at the right edge of
+ * the tree, and its size, recorded in every node on that edge, would draw
+ * each top-down search down the whole edge before it turned to where the
+ * request can fit.  So that space is held by a marker instead,
+ * [ceiling_pfn + 1, ULONG_MAX] (a hole, as outside the userspace API's
+ * windows), and the ceiling is lifted when an allocation's limit or a
+ * reservation's end reaches above it.  Nothing is ever stored above the
+ * ceiling, so lookups and frees there find nothing, as they would without
+ * it.  Under the lock (or before the domain is shared).  Returns 0, or
+ * -ENOMEM with nothing changed.
+ */
+static int raise_ceiling(struct iova_domain *iovad, unsigned long pfn)
+{
+	unsigned long ceiling;
+	int ret;
+
+	if (mtree_empty(&iovad->tree)) {
+		/* the first write places the marker, into the empty tree
+		 * (so that until then the tree may get another allocator):
+		 * at 4 GiB, or above @pfn */
+		ceiling = iovad->dma_32bit_pfn ? iovad->dma_32bit_pfn - 1 : 0;
+		if (pfn > ceiling)
+			ceiling = pfn;
+		if (ceiling == ULONG_MAX)
+			return 0;
+		ret = iova_store(iovad, ceiling + 1, ULONG_MAX,
+				 iova_marker(IOVA_KIND_HOLE), GFP_KERNEL);
+	} else {
+		if (pfn <= iovad->ceiling_pfn)
+			return 0;
+		ceiling = pfn;
+		ret = iova_store(iovad, iovad->ceiling_pfn + 1, pfn, NULL,
+				 GFP_KERNEL);
+	}
+	if (!ret)
+		iovad->ceiling_pfn = ceiling;
+	return ret;
+}
+
 LIBIOVA_EXPORT int init_iova_domain(struct iova_domain *iovad,
 				    unsigned long granule,
 				    unsigned long start_pfn)
@@ -116,8 +157,13 @@ static struct iova *alloc_locked(struct iova_domain *iovad,
 	 * there (the kernel's max32_alloc_size) */
 	if (below_4g && size >= iovad->max32_alloc_size)
 		return NULL;
+	if (limit_pfn < iovad->start_pfn ||
+	    limit_pfn - iovad->start_pfn < size - 1)
+		return NULL; /* no room under the limit at all */
 	if (size_aligned)
 		align = 1UL << iova_ulong_log2_ceil(size);
+	if (raise_ceiling(iovad, limit_pfn))
+		return NULL;
 	if (iova_find_free(iovad, size, align, iovad->start_pfn, limit_pfn,
 			   true, &pfn)) {
 		if (below_4g)
@@ -227,6 +273,8 @@ static struct iova *reserve_locked(struct iova_domain *iovad,
 	unsigned int nr = 0, i = 0;
 	void *entry;
 
+	if (raise_ceiling(iovad, hi))
+		return NULL;
 	/* a parked free in the way is completed first; if it cannot be, the
 	 * range counts as taken */
 	iova_deferral_clear(iovad, lo, hi);

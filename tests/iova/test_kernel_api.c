@@ -212,6 +212,54 @@ static void test_struct_reuse(void **state)
 	assert_int_equal(mt_validate(&f->iovad.tree), 0);
 }
 
+/* The domain keeps the space above every limit asked for under a marker
+ * (the ceiling); allocations, reservations, lookups and frees above and
+ * across it behave as if it were not there. */
+static void test_ceiling(void **state)
+{
+	struct fx *f = *state;
+	struct iova *a, *b, *r, *top;
+	unsigned long index = 0;
+	void *entry;
+
+	a = alloc_iova(&f->iovad, 1, 1UL << 40, false);
+	assert_non_null(a);
+	assert_int_equal(a->pfn_lo, 1UL << 40);
+	b = alloc_iova(&f->iovad, 4, (1UL << 20) - 1, true);
+	assert_non_null(b);
+	assert_int_equal(b->pfn_lo, (1UL << 20) - 4);
+	/* nothing above the highest limit yet: lookups and frees find nothing */
+	assert_null(find_iova(&f->iovad, 1UL << 50));
+	free_iova(&f->iovad, 1UL << 50);
+	/* a reservation far above */
+	r = reserve_iova(&f->iovad, 1UL << 50, (1UL << 50) + 10);
+	assert_non_null(r);
+	assert_ptr_equal(find_iova(&f->iovad, (1UL << 50) + 5), r);
+	/* a higher limit reaches past it, and the space in between is free */
+	assert_int_equal(alloc_iova(&f->iovad, 1, (1UL << 50) + 20,
+				    false)->pfn_lo,
+			 (1UL << 50) + 20);
+	assert_int_equal(alloc_iova(&f->iovad, 1, (1UL << 50) + 5,
+				    false)->pfn_lo,
+			 (1UL << 50) - 1);
+	/* the very top */
+	top = alloc_iova(&f->iovad, 1, ULONG_MAX, false);
+	assert_non_null(top);
+	assert_int_equal(top->pfn_lo, ULONG_MAX);
+	assert_ptr_equal(find_iova(&f->iovad, ULONG_MAX), top);
+	assert_int_equal(mt_validate(&f->iovad.tree), 0);
+	/* all gone: nothing left below the ceiling */
+	free_iova(&f->iovad, ULONG_MAX);
+	free_iova(&f->iovad, (1UL << 50) + 20);
+	free_iova(&f->iovad, (1UL << 50) - 1);
+	free_iova(&f->iovad, (1UL << 50));
+	__free_iova(&f->iovad, b);
+	__free_iova(&f->iovad, a);
+	mt_for_each(&f->iovad.tree, entry, index, f->iovad.ceiling_pfn)
+		fail_msg("entry left at %lu", index);
+	assert_int_equal(mt_validate(&f->iovad.tree), 0);
+}
+
 static void test_reserve_merging(void **state)
 {
 	struct fx *f = *state;
@@ -345,6 +393,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_and_double_free,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ceiling, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_struct_reuse, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reserve_merging, setup,

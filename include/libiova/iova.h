@@ -142,7 +142,10 @@ void iova_cache_put(void);
  * here so that parking a free never needs memory).  After an error every
  * call on @iovad fails harmlessly (NULL, 0, nothing freed).  The kernel's
  * returns void; ignoring the result is fine when the arguments are right.
- * Never blocks.
+ * Never blocks.  The domain's tree may be given its own node allocator
+ * (mt_set_allocator) until the first allocation or reservation, which
+ * stores a marker over the space above its limit (docs/iova.md, "The
+ * ceiling").
  */
 int init_iova_domain(struct iova_domain *iovad, unsigned long granule,
 		     unsigned long start_pfn);

@@ -410,14 +410,13 @@ static void *write_core(struct ma_state *mas, void *entry, gfp_t gfp,
 	}
 	leaf_items(&wr.big, &lv, loff, &rv, roff, first, last, entry);
 
-	if (same_leaf)
-		wr.hi = wr.lo;
 	if (same_leaf && wr.big.count <= MT_RANGE_SLOTS &&
 	    (wr.big.count >= mt_type_min_slots(mt_leaf) || D == 0 ||
 	     wr.lo.max[D] == ULONG_MAX) &&
 	    !(D == 0 && wr.big.count == 1 && !wr.big.slot[0])) {
 		/* one leaf's worth for one leaf */
 		if (mt_in_rcu(mt)) {
+			wr.hi = wr.lo;
 			ret = mt_rebuild_leaf(&wr);
 			goto publish;
 		}
@@ -430,6 +429,8 @@ static void *write_core(struct ma_state *mas, void *entry, gfp_t gfp,
 		mas_after_write(mas, first, last);
 		goto erased;
 	}
+	if (same_leaf)
+		wr.hi = wr.lo;
 	ret = mt_rebuild(&wr);
 
 publish:

@@ -163,6 +163,9 @@ struct maple_tree {
 	struct mt_allocator *ma_alloc;
 	/* the node reserve (mt_reserve_nodes), under the tree lock */
 	void *ma_reserve;
+	/* RCU mode: replaced nodes not yet handed to call_rcu (a batch of at
+	 * most a few dozen), under the tree lock */
+	void *ma_retired;
 	struct mt_tree_stats ma_stats;
 	mt_erase_failed_fn ma_erase_failed;
 	void *ma_erase_failed_arg;
@@ -174,7 +177,7 @@ struct maple_tree {
 
 #define MTREE_INIT(name, __flags)                                             \
 	{                                                                     \
-		PTHREAD_MUTEX_INITIALIZER, (__flags), NULL, NULL, NULL,       \
+		PTHREAD_MUTEX_INITIALIZER, (__flags), NULL, NULL, NULL, NULL, \
 		{ 0, 0, 0, 0, 0, 0 }, NULL, NULL, NULL, NULL                  \
 	}
 
@@ -185,7 +188,7 @@ struct maple_tree {
 #define MTREE_INIT_EXT(name, __flags, __lock)                                 \
 	{                                                                     \
 		PTHREAD_MUTEX_INITIALIZER,                                    \
-		(__flags) | MT_FLAGS_LOCK_EXTERN, NULL, NULL, NULL,           \
+		(__flags) | MT_FLAGS_LOCK_EXTERN, NULL, NULL, NULL, NULL,     \
 		{ 0, 0, 0, 0, 0, 0 }, NULL, NULL, (__lock), NULL              \
 	}
 
@@ -273,8 +276,12 @@ void mt_set_lock_violation_handler(mt_lock_violation_fn fn);
  * mt_set_in_rcu / mt_clear_in_rcu - switch RCU mode on or off.  In RCU
  * mode, readers under the RCU read lock alone may run during writes:
  * writers copy what they change and free replaced nodes after a grace
- * period.  Takes the internal lock (with an external lock the caller
- * holds it).  Never allocates.
+ * period.  Replaced nodes reach call_rcu in batches of up to 26, so a tree
+ * in RCU mode may hold back that many nodes from its allocator until the
+ * batch fills; it hands a partial batch over when a node allocation fails,
+ * before a write fills the node reserve with a blocking allocation, and in
+ * mt_clear_in_rcu, mtree_destroy and mt_set_allocator.  Takes the internal
+ * lock (with an external lock the caller holds it).  Never allocates.
  */
 void mt_set_in_rcu(struct maple_tree *mt);
 void mt_clear_in_rcu(struct maple_tree *mt);
@@ -323,7 +330,8 @@ int mtree_insert(struct maple_tree *mt, unsigned long index, void *entry,
  */
 void *mtree_erase(struct maple_tree *mt, unsigned long index);
 
-/* mtree_destroy - remove every entry and free every node. */
+/* mtree_destroy - remove every entry and free every node (in RCU mode,
+ * after a grace period, as a writer would). */
 void mtree_destroy(struct maple_tree *mt);
 
 /*

@@ -145,6 +145,21 @@ LIBIOVA_EXPORT int mt_node_free(struct mt_allocator *a, void *node)
 	return 0;
 }
 
+void mt_node_free_many(struct mt_allocator *a, void **nodes, unsigned int n)
+{
+	unsigned int kept = 0;
+
+	if (a->kind != MT_ALLOCATOR_NODE_CACHE) {
+		for (unsigned int i = 0; i < n; i++)
+			mt_node_free(a, nodes[i]);
+		return;
+	}
+	for (unsigned int i = 0; i < n; i++)
+		if (likely(mt_allocator_check_free(a, nodes[i]) == 0))
+			nodes[kept++] = nodes[i];
+	node_cache_free_many(a->priv, nodes, kept);
+}
+
 LIBIOVA_EXPORT int mt_allocator_stats(struct mt_allocator *a,
 				      struct mt_alloc_stats *st)
 {

@@ -50,6 +50,13 @@ void mt_allocator_init(struct mt_allocator *a,
 /* The checks mt_node_free() makes, for allocators that forward frees. */
 int mt_allocator_check_free(struct mt_allocator *a, void *node);
 
+/*
+ * Free @nodes[0 .. @n - 1], all checked as mt_node_free() checks (one
+ * that fails is skipped), from a thread that will not allocate them
+ * again: the node cache puts them where every thread finds them.
+ */
+void mt_node_free_many(struct mt_allocator *a, void **nodes, unsigned int n);
+
 /* node_cache.c */
 struct node_cache;
 extern const struct mt_allocator_ops node_cache_ops;
@@ -59,6 +66,7 @@ void node_cache_init(struct node_cache *c,
 int node_cache_check_free(void *priv, void *node);
 void *node_cache_alloc(void *priv, gfp_t gfp);
 void node_cache_free(void *priv, void *node);
+void node_cache_free_many(void *priv, void **nodes, unsigned int n);
 /* node_cache.c counts its own allocations and frees (see there). */
 void node_cache_counts(void *priv, uint64_t *allocs, uint64_t *frees);
 

@@ -99,6 +99,9 @@ LIBIOVA_EXPORT int mtree_dup(struct maple_tree *mt, struct maple_tree *new_tree,
 		/* first pass, or @mt changed while the locks were dropped */
 		free_nodes(alloc, nodes, have);
 		have = 0;
+		/* the allocation may wait for nodes: let @mt's retired go */
+		if (gfpflags_allow_blocking(gfp))
+			mt_retired_flush(mt);
 		if (drop)
 			dup_unlock(mt, new_tree);
 		grown = realloc(nodes, need * sizeof(*nodes));

@@ -89,10 +89,12 @@ void mt_assert_write_locked_slow(struct maple_tree *mt, const char *what)
 static void set_rcu_flag(struct maple_tree *mt, bool on)
 {
 	mt_write_lock(mt, "mt_set_in_rcu");
-	if (on)
+	if (on) {
 		mt->ma_flags |= MT_FLAGS_USE_RCU;
-	else
+	} else {
 		mt->ma_flags &= ~MT_FLAGS_USE_RCU;
+		mt_retired_flush(mt);
+	}
 	mt_write_unlock(mt);
 }
 

@@ -37,6 +37,7 @@
 #define LIBIOVA_MAPLE_NODE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -72,14 +73,21 @@ struct mt_arange_node {
 };
 
 /*
- * A replaced node waiting for its grace period.  The RCU head overlays
- * pivots a late reader may still load; it sees the dead mark (written
- * first) when it checks the parent afterwards, and restarts.
+ * A replaced node waiting for its grace period.  The first node a tree
+ * retires after handing a batch to call_rcu holds the next batch: the
+ * addresses of up to MT_DEAD_BATCH nodes retired after it (free.c).  All
+ * of this overlays pivots and slots a late reader may still load; it sees
+ * the dead mark (written first) when it checks the parent afterwards, and
+ * restarts.  The batch stops short of an arange node's end and gap_off,
+ * which a reader may use as bounds.
  */
+#define MT_DEAD_BATCH 25
 struct mt_dead_node {
 	uintptr_t parent;
 	struct rcu_head rcu;
 	struct mt_allocator *alloc;
+	unsigned int count;
+	struct maple_node *batch[MT_DEAD_BATCH];
 };
 
 struct maple_node {
@@ -93,6 +101,9 @@ struct maple_node {
 
 _Static_assert(sizeof(struct maple_node) == MT_NODE_SIZE,
 	       "a node is 256 bytes");
+_Static_assert(sizeof(struct mt_dead_node) <=
+		       offsetof(struct mt_arange_node, end),
+	       "a batch leaves an arange node's metadata alone");
 
 /* ---- tagged pointers ------------------------------------------------- */
 
@@ -319,8 +330,11 @@ void mt_path_slot_gap_changed(struct maple_tree *mt, struct mt_path *path,
 void mt_arange_set_meta(struct maple_node *node, unsigned int end);
 
 /* free.c: give back a node that readers may still see (grace period in
- * RCU mode) or that nobody can see (immediately). */
+ * RCU mode, batched) or that nobody can see (immediately). */
 void mt_free_node(struct maple_tree *mt, struct maple_node *node);
+/* free.c: hand the tree's pending batch of retired nodes to call_rcu now.
+ * Under the tree lock; before anything may wait for nodes to come back. */
+void mt_retired_flush(struct maple_tree *mt);
 /* free.c: free a whole subtree.  Unused slots of internal nodes are NULL,
  * so no node limits are needed to find the children. */
 void mt_free_subtree(struct maple_tree *mt, struct maple_enode *enode);

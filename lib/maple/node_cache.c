@@ -166,20 +166,27 @@ static bool depot_pop_locked(struct node_cache *c, struct nc_magazine *m)
 	return true;
 }
 
+/* Push @nodes[0 .. @n - 1] as bundles, from the end, and wake waiters. */
+static void depot_push_all_locked(struct node_cache *c, void **nodes,
+				  unsigned int n)
+{
+	while (n) {
+		unsigned int k = n < NC_MAG_NODES / 2 ? n : NC_MAG_NODES / 2;
+
+		n -= k;
+		depot_push_locked(c, &nodes[n], k);
+	}
+	if (c->waiters)
+		pthread_cond_broadcast(&c->returned);
+}
+
 /* Move @n nodes from the top of @m to the depot. */
 static void magazine_flush(struct node_cache *c, struct nc_magazine *m,
 			   unsigned int n)
 {
 	pthread_mutex_lock(&c->lock);
-	while (n) {
-		unsigned int k = n < NC_MAG_NODES / 2 ? n : NC_MAG_NODES / 2;
-
-		m->count -= k;
-		n -= k;
-		depot_push_locked(c, &m->nodes[m->count], k);
-	}
-	if (c->waiters)
-		pthread_cond_broadcast(&c->returned);
+	m->count -= n;
+	depot_push_all_locked(c, &m->nodes[m->count], n);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -513,6 +520,27 @@ void node_cache_free(void *priv, void *node)
 		magazine_flush(c, m, NC_MAG_NODES / 2);
 	m->nodes[m->count++] = node;
 	count_one(&m->frees);
+}
+
+/*
+ * Free @nodes[0 .. @n - 1] straight to the depot, for a thread that frees
+ * nodes it will not allocate again (liburcu's call_rcu thread handing back
+ * a batch of a tree's retired nodes): in its magazine they would wait,
+ * unusable by the writers, until more came.  Only one node in sixteen
+ * is written (as a bundle), so the rest are not pulled into this thread's
+ * cache.
+ */
+void node_cache_free_many(void *priv, void **nodes, unsigned int n)
+{
+	struct node_cache *c = priv;
+
+	if (LIBIOVA_DEBUG)
+		for (unsigned int i = 0; i < n; i++)
+			((uintptr_t *)nodes[i])[1] = NC_FREE_POISON;
+	pthread_mutex_lock(&c->lock);
+	depot_push_all_locked(c, nodes, n);
+	c->retired_frees += n;
+	pthread_mutex_unlock(&c->lock);
 }
 
 /* The cache's exact counts: retired ones plus every live magazine's. */

@@ -104,8 +104,11 @@ static struct maple_node *wr_node_alloc(struct mt_wr *wr)
 		/* __GFP_HIGH: a write that may use the emergency reserve */
 		if (!node && (wr->gfp & __GFP_HIGH))
 			node = mt_reserve_take(wr->mt);
-		if (!node)
+		if (!node) {
+			/* whoever retries may wait for nodes: let ours go */
+			mt_retired_flush(wr->mt);
 			return NULL;
+		}
 	}
 	wr->new_nodes[wr->nr_new++] = node;
 	return node;

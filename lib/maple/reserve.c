@@ -37,6 +37,8 @@ static bool reserve_fill(struct maple_tree *mt, gfp_t gfp, bool count)
 {
 	struct mt_allocator *alloc = mt_allocator_of(mt);
 
+	if (gfpflags_allow_blocking(gfp))
+		mt_retired_flush(mt);
 	while (mt->ma_stats.reserve_now < mt->ma_stats.reserve_target) {
 		void *node = mt_node_alloc(alloc, gfp);
 
@@ -65,6 +67,7 @@ void mt_reserve_refill_unlocked(struct maple_tree *mt, gfp_t gfp)
 	if (mt->ma_stats.reserve_now >= mt->ma_stats.reserve_target)
 		return;
 	want = mt->ma_stats.reserve_target - mt->ma_stats.reserve_now;
+	mt_retired_flush(mt);
 	mtree_unlock(mt);
 	for (unsigned int i = 0; i < want; i++) {
 		void *node = mt_node_alloc(alloc, gfp);

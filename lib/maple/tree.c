@@ -16,6 +16,7 @@ LIBIOVA_EXPORT void mt_init_flags(struct maple_tree *mt, unsigned int flags)
 	mt->ma_root = NULL;
 	mt->ma_alloc = NULL;
 	mt->ma_reserve = NULL;
+	mt->ma_retired = NULL;
 	memset(&mt->ma_stats, 0, sizeof(mt->ma_stats));
 	mt->ma_erase_failed = NULL;
 	mt->ma_erase_failed_arg = NULL;
@@ -30,6 +31,8 @@ LIBIOVA_EXPORT int mt_set_allocator(struct maple_tree *mt,
 		return -EINVAL;
 	if (mt_root_is_node(mt->ma_root) || mt->ma_reserve)
 		return -EBUSY;
+	/* what the old allocator lent goes back to it */
+	mt_retired_flush(mt);
 	mt->ma_alloc = alloc;
 	return 0;
 }
@@ -49,6 +52,7 @@ LIBIOVA_EXPORT void mtree_destroy(struct maple_tree *mt)
 	mt_set_height(mt, 0);
 	if (mt_root_is_node(root))
 		mt_free_subtree(mt, root);
+	mt_retired_flush(mt);
 	/* the reserve goes too; its target stays for the next writes */
 	mt_reserve_release(mt);
 	mt->ma_flags &= ~MT_FLAGS_ALLOC_WRAPPED;

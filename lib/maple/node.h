@@ -200,15 +200,27 @@ static inline void mt_prefetch_node(const struct maple_node *node)
 	__builtin_prefetch(p + 192);
 }
 
-/* The slot of a node holding @index: the first pivot >= @index. */
+/*
+ * The slot of a node holding @index: the first pivot >= @index, which is
+ * the number of pivots below @index, as pivots ascend and those from end
+ * on hold the node's max (>= @index).  Counted without a branch: where a
+ * random lookup stops is unpredictable, and a loop that stopped there
+ * cost a branch mispredict per level.  A dead node's pivots may be
+ * anything; the count still stays within the node.
+ */
 static inline unsigned int mt_slot_of(const unsigned long *pivots,
 				   unsigned int npivots, unsigned long index)
 {
-	unsigned int i = 0;
+	unsigned int lo = 0, hi = 0, i;
 
-	while (i < npivots && index > pivots[i])
-		i++;
-	return i;
+	/* two sums, so the adds do not wait on one another */
+	for (i = 0; i + 1 < npivots; i += 2) {
+		lo += pivots[i] < index;
+		hi += pivots[i + 1] < index;
+	}
+	if (i < npivots)
+		lo += pivots[i] < index;
+	return lo + hi;
 }
 
 /* ---- parent links ---------------------------------------------------- */

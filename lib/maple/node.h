@@ -169,37 +169,6 @@ static inline void **mt_node_slots(struct maple_node *node,
 	return type == mt_arange ? node->a.slot : node->r.slot;
 }
 
-/* The last used slot of a node whose maximum is @max. */
-static inline unsigned int mt_node_end(struct maple_node *node,
-				       enum mt_node_type type,
-				       unsigned long max)
-{
-	const unsigned long *pivots = mt_node_pivots(node, type);
-	unsigned int npivots = mt_type_slots(type) - 1;
-	unsigned int i;
-
-	if (type == mt_arange)
-		return node->a.end;
-	for (i = 0; i < npivots; i++)
-		if (pivots[i] >= max)
-			return i;
-	return npivots;
-}
-
-/*
- * A node is four cache lines: pivots in the first two, slots (and gaps) in
- * the last two.  Asking for all four at once overlaps their misses instead
- * of paying for them one after the other.
- */
-static inline void mt_prefetch_node(const struct maple_node *node)
-{
-	const char *p = (const char *)node;
-
-	__builtin_prefetch(p + 64);
-	__builtin_prefetch(p + 128);
-	__builtin_prefetch(p + 192);
-}
-
 /*
  * The slot of a node holding @index: the first pivot >= @index, which is
  * the number of pivots below @index, as pivots ascend and those from end
@@ -221,6 +190,32 @@ static inline unsigned int mt_slot_of(const unsigned long *pivots,
 	if (i < npivots)
 		lo += pivots[i] < index;
 	return lo + hi;
+}
+
+/* The last used slot of a node whose maximum is @max. */
+static inline unsigned int mt_node_end(struct maple_node *node,
+				       enum mt_node_type type,
+				       unsigned long max)
+{
+	if (type == mt_arange)
+		return node->a.end;
+	/* the first pivot that is max: the slot of max */
+	return mt_slot_of(mt_node_pivots(node, type), mt_type_slots(type) - 1,
+			  max);
+}
+
+/*
+ * A node is four cache lines: pivots in the first two, slots (and gaps) in
+ * the last two.  Asking for all four at once overlaps their misses instead
+ * of paying for them one after the other.
+ */
+static inline void mt_prefetch_node(const struct maple_node *node)
+{
+	const char *p = (const char *)node;
+
+	__builtin_prefetch(p + 64);
+	__builtin_prefetch(p + 128);
+	__builtin_prefetch(p + 192);
 }
 
 /* ---- parent links ---------------------------------------------------- */

@@ -30,7 +30,9 @@
  *
  * Occupancy: a node other than the root holds at least MT_MIN_SLOTS of its
  * type, unless it is the rightmost node of its level (max == ULONG_MAX):
- * sequential appends then fill nodes completely.  A leaf never holds two
+ * sequential appends then fill nodes completely.  Splits leave the room
+ * at the end where the write happened (rebuild.c, pack_room), so stores
+ * in descending order fill nodes completely too.  A leaf never holds two
  * adjacent NULL ranges.
  */
 #ifndef LIBIOVA_MAPLE_NODE_H

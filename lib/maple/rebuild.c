@@ -165,21 +165,67 @@ static struct maple_enode *build_node(struct mt_wr *wr, enum mt_node_type type,
 	return wr->new_enodes[wr->nr_new - 1];
 }
 
-/* How many nodes @count items take, and how many go in each. */
+/*
+ * Where a split leaves its room.  The node that takes the next writes
+ * should have it, and the others should leave full:
+ *
+ *   front  the write is at the first two items: top-down allocation puts
+ *          each new range just above the hole it came from, so the next
+ *          one lands there too.  The first node gets the rest, the others
+ *          are filled.
+ *   back   the write is at the last two items, or the nodes are the
+ *          rightmost of their level (sequential appends, bottom-up
+ *          allocation).  Nodes are filled from the first; the last gets
+ *          the rest.
+ *   even   anywhere else: the items are shared out evenly.
+ *
+ * An even split left descending stores with half-full nodes, and
+ * top-down allocation is what an IOVA domain does all day.
+ */
+enum mt_room { MT_ROOM_EVEN, MT_ROOM_FRONT, MT_ROOM_BACK };
+
+static enum mt_room pack_room(const struct mt_big *b, unsigned long index,
+			      bool rightmost)
+{
+	unsigned int p = mt_slot_of(b->pivot, b->count, index);
+
+	if (p <= 1)
+		return MT_ROOM_FRONT;
+	if (rightmost || p + 2 >= b->count)
+		return MT_ROOM_BACK;
+	return MT_ROOM_EVEN;
+}
+
+/*
+ * How many nodes @count items take, and how many go in each.  No node
+ * gets fewer than @min, but the last of a level's @rightmost nodes.
+ */
 static unsigned int pack_sizes(unsigned int count, unsigned int cap,
-			       bool rightmost, unsigned int *sizes)
+			       unsigned int min, bool rightmost,
+			       enum mt_room room, unsigned int *sizes)
 {
 	unsigned int k = (count + cap - 1) / cap;
+	unsigned int rest, edge, inner;
 
 	if (k <= 1) {
 		sizes[0] = count;
 		return 1;
 	}
-	for (unsigned int i = 0; i < k; i++) {
-		if (rightmost)
-			sizes[i] = i < k - 1 ? cap : count - (k - 1) * cap;
-		else
+	if (room == MT_ROOM_EVEN) {
+		for (unsigned int i = 0; i < k; i++)
 			sizes[i] = count / k + (i < count % k);
+		return k;
+	}
+	for (unsigned int i = 0; i < k; i++)
+		sizes[i] = cap;
+	rest = count - (k - 1) * cap;
+	edge = room == MT_ROOM_FRONT ? 0 : k - 1;
+	inner = room == MT_ROOM_FRONT ? 1 : k - 2;
+	sizes[edge] = rest;
+	if (rest < min && !(rightmost && edge == k - 1)) {
+		/* the edge node borrows from its neighbour, still above min */
+		sizes[inner] -= min - rest;
+		sizes[edge] = min;
 	}
 	return k;
 }
@@ -303,8 +349,11 @@ static unsigned int pack(struct mt_wr *wr, enum mt_node_type type,
 {
 	const struct mt_big *b = &wr->big;
 	unsigned int sizes[MT_PACK_MAX] = { 0 };
+	bool rightmost = rmax == ULONG_MAX;
 	unsigned int k = pack_sizes(b->count, mt_type_slots(type),
-				    rmax == ULONG_MAX, sizes);
+				    mt_type_min_slots(type), rightmost,
+				    pack_room(b, wr->mas->index, rightmost),
+				    sizes);
 	bool alloc_tree = mt_is_alloc(wr->mt);
 	unsigned int s = 0;
 

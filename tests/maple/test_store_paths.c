@@ -288,6 +288,52 @@ static void test_shrink(void **state)
 	t_fini(&t);
 }
 
+/*
+ * Where splits leave their room: ranges stored from the top down (what
+ * top-down IOVA allocation does) pack as densely as ranges appended from
+ * the bottom up, in plain and allocation trees, and so do ranges stored
+ * bottom-up below an entry at the top (no rightmost node to grow).
+ * Half-full nodes, what an even split leaves behind, need ~1.5x as many.
+ */
+static uint64_t nodes_after(unsigned int flags, int order, unsigned long n)
+{
+	struct t t;
+	uint64_t nodes;
+
+	t_init(&t, flags);
+	if (order == 2)
+		t_store(&t, 1ul << 40, 1ul << 40, V(0));
+	for (unsigned long i = 0; i < n; i++) {
+		unsigned long at = order == 1 ? 10 * (n - i) : 10 * i + 10;
+
+		t_store(&t, at, at + 5, V(i + 1));
+	}
+	t_check(&t);
+	nodes = live(&t);
+	t_fini(&t);
+	return nodes;
+}
+
+static void test_directional_fill(void **state)
+{
+	static const unsigned int flags[] = { 0, MT_FLAGS_ALLOC_RANGE };
+
+	(void)state;
+	for (unsigned int f = 0; f < 2; f++) {
+		uint64_t up = nodes_after(flags[f], 0, 20000);
+		uint64_t down = nodes_after(flags[f], 1, 20000);
+		uint64_t below_top = nodes_after(flags[f], 2, 20000);
+
+		print_message("flags %#x: nodes up %llu, down %llu, "
+			      "up below an entry %llu\n",
+			      flags[f], (unsigned long long)up,
+			      (unsigned long long)down,
+			      (unsigned long long)below_top);
+		assert_true(down * 20 <= up * 21);
+		assert_true(below_top * 20 <= up * 21);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +344,7 @@ int main(void)
 		cmocka_unit_test(test_rebalance),
 		cmocka_unit_test(test_spanning),
 		cmocka_unit_test(test_shrink),
+		cmocka_unit_test(test_directional_fill),
 	};
 
 	return cmocka_run_group_tests_name("store_paths", tests, NULL, NULL);

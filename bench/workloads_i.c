@@ -323,8 +323,10 @@ static void w_exhaust32(const struct iova_workload *w,
 
 #define THREAD_WORKING_SET 64
 
+/* Cache-line aligned, and written by its thread only at the start and the
+ * end of the timed part: two threads' args must not share a line. */
 struct thread_arg {
-	const struct iova_impl *impl;
+	_Alignas(64) const struct iova_impl *impl;
 	void *d;
 	unsigned long pairs;
 	uint64_t seed;
@@ -339,12 +341,13 @@ static void *pair_thread(void *p)
 	struct thread_arg *a = p;
 	struct prng rng = { a->seed };
 	bool fast = a->impl->alloc_fast != NULL;
+	bool bad = false;
 
 	for (unsigned int i = 0; i < THREAD_WORKING_SET; i++) {
 		a->l[i].size = 1 + prng_below(&rng, 32);
 		a->l[i].pfn = alloc_via(a->impl, a->d, fast, a->l[i].size,
 					LIMIT48);
-		a->bad |= !fits(a->l[i].pfn, a->l[i].size, LIMIT48);
+		bad |= !fits(a->l[i].pfn, a->l[i].size, LIMIT48);
 	}
 	pthread_barrier_wait(a->start);
 	a->t0 = bench_now_ns();
@@ -357,9 +360,10 @@ static void *pair_thread(void *p)
 		free_via(a->impl, a->d, fast, x);
 		x->size = 1 + ((x64 >> 32) & 31);
 		x->pfn = alloc_via(a->impl, a->d, fast, x->size, LIMIT48);
-		a->bad |= !fits(x->pfn, x->size, LIMIT48);
+		bad |= !fits(x->pfn, x->size, LIMIT48);
 	}
 	a->t1 = bench_now_ns();
+	a->bad = bad;
 	pthread_barrier_wait(a->start);
 	return NULL;
 }
@@ -399,7 +403,9 @@ static double run_threads(const struct iova_impl *impl, unsigned int t,
 {
 	bool fast = impl->alloc_fast != NULL;
 	void *d = impl->create(fast);
-	struct thread_arg *a = calloc(t, sizeof(*a));
+	/* calloc does not promise the struct's alignment */
+	struct thread_arg *a = aligned_alloc(_Alignof(struct thread_arg),
+					     t * sizeof(*a));
 	pthread_t *tid = calloc(t, sizeof(*tid));
 	struct live *all = malloc(t * THREAD_WORKING_SET * sizeof(*all));
 	uint64_t ns;

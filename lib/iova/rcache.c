@@ -28,10 +28,22 @@
 #define IOVA_MAG_SIZE 127  /* pfns per magazine: 1 KiB with its count */
 #define IOVA_DEPOT_MAX 32  /* full magazines a class's depot keeps */
 
+/* 1 KiB, cache-line aligned: magazines move between CPUs through the
+ * depot, and two CPUs' magazines must not share a line. */
 struct iova_magazine {
-	unsigned long size;
+	_Alignas(64) unsigned long size;
 	unsigned long pfns[IOVA_MAG_SIZE];
 };
+
+static struct iova_magazine *mag_new(void)
+{
+	struct iova_magazine *mag =
+		aligned_alloc(_Alignof(struct iova_magazine), sizeof(*mag));
+
+	if (mag)
+		mag->size = 0;
+	return mag;
+}
 
 struct iova_cpu_rcache {
 	pthread_spinlock_t lock;
@@ -185,7 +197,7 @@ bool iova_rcache_put(struct iova_domain *iovad, struct iova_rcaches *rc,
 		/* both full: the loaded one goes to the depot (or, if that
 		 * is full too, back to the tree) and an empty one comes in */
 		struct iova_depot *d = &rc->depots[log_size];
-		struct iova_magazine *empty = malloc(sizeof(*empty));
+		struct iova_magazine *empty = mag_new();
 
 		if (empty) {
 			pthread_mutex_lock(&d->lock);
@@ -194,13 +206,10 @@ bool iova_rcache_put(struct iova_domain *iovad, struct iova_rcaches *rc,
 			else
 				spill = c->loaded;
 			pthread_mutex_unlock(&d->lock);
-			empty->size = 0;
 			c->loaded = empty;
 		}
 	} else if (!c->loaded) {
-		c->loaded = malloc(sizeof(*c->loaded));
-		if (c->loaded)
-			c->loaded->size = 0;
+		c->loaded = mag_new();
 	}
 	if (c->loaded && c->loaded->size < IOVA_MAG_SIZE)
 		c->loaded->pfns[c->loaded->size++] = pfn;

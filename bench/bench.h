@@ -144,7 +144,7 @@ static inline unsigned long bench_pow2_at_least(unsigned long size)
 /* Bytes malloc has handed out now (for baselines' memory). */
 size_t bench_heap_in_use(void);
 
-#define BENCH_AUX_MAX 2
+#define BENCH_AUX_MAX 5
 
 /* One measurement of one workload on one implementation. */
 struct bench_result {

@@ -96,35 +96,60 @@ static unsigned long rounds_for(const struct iova_impl *impl,
 }
 
 /*
- * The same-process baseline of a worst-case figure: the worst of @count
- * timings of a block of pure arithmetic taking about @mean_ns.  What it
- * shows is the machine's own floor (interrupts, preemption of the vCPU,
- * timer reads), which no allocator can go below.
+ * The same-process baselines of a worst-case figure: @count timings of a
+ * block of work taking about @mean_ns, their worst and how many took
+ * longer than @over_ns.  With @buf NULL the block is pure arithmetic; else
+ * it also updates bytes at random places in @buf (@len, a power of two,
+ * larger than the caches), as an allocator updates its tree.  What they
+ * show is the machine's own floor (interrupts, preemption of the vCPU,
+ * timer reads, and for memory the page-table and cache upkeep of a virtual
+ * machine), which no allocator can go below.
  */
-static uint64_t jitter_floor_ns(unsigned long count, double mean_ns,
-				uint64_t seed)
+struct jitter {
+	uint64_t worst;
+	unsigned long over;
+};
+
+static struct jitter jitter_floor(unsigned long count, double mean_ns,
+				  uint64_t seed, unsigned char *buf,
+				  size_t len, uint64_t over_ns)
 {
 	struct prng rng = { seed };
 	unsigned long steps = 64, sink = 0;
-	uint64_t worst = 0, t0, dt;
+	struct jitter j = { 0, 0 };
+	uint64_t t0, dt;
 
+#define JITTER_STEP()                                                  \
+	do {                                                           \
+		uint64_t x = prng_next(&rng);                          \
+		sink += x;                                             \
+		if (buf)                                               \
+			buf[x & (len - 1)]++;                          \
+	} while (0)
 	/* size the block to the mean being compared against */
 	t0 = bench_now_ns();
 	for (unsigned long i = 0; i < 100000; i++)
-		sink += prng_next(&rng);
+		JITTER_STEP();
 	dt = bench_now_ns() - t0;
 	if (dt > 0)
 		steps = (unsigned long)(mean_ns * 100000.0 / (double)dt) + 1;
 	for (unsigned long r = 0; r < count; r++) {
 		t0 = bench_now_ns();
 		for (unsigned long i = 0; i < steps; i++)
-			sink += prng_next(&rng);
+			JITTER_STEP();
 		dt = bench_now_ns() - t0;
-		worst = dt > worst ? dt : worst;
+		j.worst = dt > j.worst ? dt : j.worst;
+		j.over += dt > over_ns;
 	}
+#undef JITTER_STEP
 	__asm__ volatile("" : : "r"(sink));
-	return worst;
+	return j;
 }
+
+/* The worst-allocation target of I-churn-1page. */
+#define CHURN_WORST_NS 50000
+/* The memory baseline's buffer: well past this machine's caches. */
+#define JITTER_BUF_BYTES (32ul << 20)
 
 static void w_churn(const struct iova_workload *w, const struct iova_impl *impl,
 		    unsigned long n, uint64_t seed, struct bench_result *res)
@@ -135,6 +160,9 @@ static void w_churn(const struct iova_workload *w, const struct iova_impl *impl,
 	bool capped = false;
 	unsigned long rounds = rounds_for(impl, n * 10 / 3, &capped);
 	uint64_t setup_ns, sum = 0, worst = 0, first_sum = 0;
+	unsigned long over = 0;
+	unsigned char *buf;
+	struct jitter arith, mem;
 
 	(void)w;
 	setup_ns = setup_packed(impl, d, l, n, 1, LIMIT32, LIMIT32, res);
@@ -150,15 +178,30 @@ static void w_churn(const struct iova_workload *w, const struct iova_impl *impl,
 		l[j].pfn = pfn;
 		sum += dt;
 		worst = dt > worst ? dt : worst;
+		over += dt > CHURN_WORST_NS;
 		if (r < 1000)
 			first_sum += dt;
 	}
 	res->ns_per_op = (double)sum / (double)rounds;
 	res->aux[0] = (double)worst / 1e3;
 	res->aux_label[0] = "worst alloc us";
-	res->aux[1] = (double)jitter_floor_ns(rounds, res->ns_per_op, seed) /
-		      1e3;
+	arith = jitter_floor(rounds, res->ns_per_op, seed, NULL, 0,
+			     CHURN_WORST_NS);
+	res->aux[1] = (double)arith.worst / 1e3;
 	res->aux_label[1] = "baseline: worst us of as much arithmetic";
+	buf = calloc(1, JITTER_BUF_BYTES);
+	if (buf) {
+		mem = jitter_floor(rounds, res->ns_per_op, seed, buf,
+				   JITTER_BUF_BYTES, CHURN_WORST_NS);
+		free(buf);
+		res->aux[2] = (double)mem.worst / 1e3;
+		res->aux_label[2] =
+			"baseline: worst us of as many random memory updates";
+		res->aux[4] = (double)mem.over;
+		res->aux_label[4] = "such memory blocks over 50 us";
+	}
+	res->aux[3] = (double)over;
+	res->aux_label[3] = "allocs over 50 us";
 	if (impl->place)
 		snprintf(res->note, sizeof(res->note), "%s",
 			 capped ? "rounds capped (linear search)" : "");

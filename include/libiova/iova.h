@@ -60,18 +60,21 @@ struct iova_deferral; /* the deferred erase: opaque */
  * start_pfn and dma_32bit_pfn may be read; the rest is the library's.
  */
 struct iova_domain {
-	/* Read by every call, written only by setup and teardown: on a line
-	 * of their own, so the size caches' fast path on one CPU does not
-	 * miss when another CPU's writer takes the lock. */
+	/* Read by every call, written only by setup and teardown: a cache
+	 * line's worth of padding keeps them off the lines writers change,
+	 * wherever the domain sits (no alignment is asked of it), so the
+	 * size caches' fast path on one CPU does not miss when another
+	 * CPU's writer takes the lock. */
 	unsigned long magic;         /* set while initialized */
 	unsigned long granule;       /* bytes per pfn, a power of two */
 	unsigned long start_pfn;     /* lowest pfn handed out */
 	unsigned long dma_32bit_pfn; /* first pfn above 4 GiB */
 	struct iova_rcaches *rcaches;
 	struct iova_deferral *deferral; /* parked frees (iova_deferral.h) */
+	char read_mostly_pad[64];
 
 	/* Written by writers, under the lock. */
-	pthread_mutex_t iova_lock __attribute__((aligned(64)));
+	pthread_mutex_t iova_lock;
 	struct maple_tree tree;      /* pfn ranges -> struct iova * */
 	unsigned long max32_alloc_size; /* smallest size that failed below
 					 * 4 GiB since the last free there */

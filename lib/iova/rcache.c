@@ -9,9 +9,12 @@
  *
  * Per CPU, not per thread (docs/iova.md): memory is bounded by the number
  * of CPUs whatever the number of threads, and nothing has to be handed
- * back when a thread exits.  sched_getcpu() only picks a slot; the slot's
+ * back when a thread exits.  The CPU number only picks a slot; the slot's
  * spinlock protects it, so a thread that migrates between picking and
- * locking merely uses another CPU's slot, correctly.
+ * locking merely uses another CPU's slot, correctly.  Both are inline
+ * (the CPU read from the thread's rseq area, the lock an exchange): the
+ * fast path is a few tens of instructions, and the calls to
+ * sched_getcpu() and pthread_spin_lock() were a third of it.
  *
  * Locking: a CPU slot's spinlock, then (briefly) the class's depot mutex.
  * The release callback (which takes the domain lock) is only called with
@@ -19,9 +22,15 @@
  */
 #define _GNU_SOURCE /* sched_getcpu */
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if __has_include(<sys/rseq.h>)
+#include <sys/rseq.h>
+#endif
+
+#include <urcu/arch.h> /* caa_cpu_relax */
 
 #include "iova_internal.h"
 
@@ -46,7 +55,7 @@ static struct iova_magazine *mag_new(void)
 }
 
 struct iova_cpu_rcache {
-	pthread_spinlock_t lock;
+	_Atomic int lock; /* slot_lock() */
 	struct iova_magazine *loaded, *prev; /* NULL: empty, not allocated */
 	uint64_t hits, misses;
 } __attribute__((aligned(64)));
@@ -94,7 +103,7 @@ struct iova_rcaches *iova_rcaches_create(unsigned int nr_classes,
 	for (unsigned int i = 0; i < nr_classes * rc->nr_cpus; i++) {
 		struct iova_cpu_rcache *c = &rc->cpu[i];
 
-		pthread_spin_init(&c->lock, PTHREAD_PROCESS_PRIVATE);
+		atomic_init(&c->lock, 0);
 		c->loaded = c->prev = NULL;
 		c->hits = c->misses = 0;
 	}
@@ -106,15 +115,52 @@ unsigned int iova_rcaches_classes(const struct iova_rcaches *rc)
 	return rc ? rc->nr_classes : 0;
 }
 
+/*
+ * The CPU the caller runs on, or was running on a moment ago.  glibc (2.35
+ * on) registers every thread's rseq area, whose cpu_id the kernel keeps
+ * current: reading it is one load from the thread's TLS.  Without it (an
+ * older glibc, rseq turned off by a tunable) sched_getcpu() does.
+ */
+static inline unsigned int current_cpu(void)
+{
+	int cpu;
+
+#if defined(RSEQ_SIG) && defined(__x86_64__)
+	if (__rseq_size) {
+		const char *tp;
+		const struct rseq *rs;
+
+		__asm__("mov %%fs:0, %0" : "=r"(tp));
+		rs = (const struct rseq *)(tp + __rseq_offset);
+		cpu = (int)__atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
+		if (cpu >= 0)
+			return (unsigned int)cpu;
+	}
+#endif
+	cpu = sched_getcpu();
+	return cpu < 0 ? 0 : (unsigned int)cpu;
+}
+
 static struct iova_cpu_rcache *this_cpu(struct iova_rcaches *rc,
 					unsigned int log_size)
 {
-	int cpu = sched_getcpu();
+	return &rc->cpu[log_size * rc->nr_cpus + current_cpu() % rc->nr_cpus];
+}
 
-	if (cpu < 0)
-		cpu = 0;
-	return &rc->cpu[log_size * rc->nr_cpus +
-			(unsigned int)cpu % rc->nr_cpus];
+/* A CPU slot's lock.  Its holder is nearly always the thread running on
+ * that CPU, for a few dozen instructions (now and then a depot exchange
+ * or a magazine's allocation): another thread meets it held only after a
+ * migration or in a flush, so waiting spins. */
+static inline void slot_lock(struct iova_cpu_rcache *c)
+{
+	while (atomic_exchange_explicit(&c->lock, 1, memory_order_acquire))
+		while (atomic_load_explicit(&c->lock, memory_order_relaxed))
+			caa_cpu_relax();
+}
+
+static inline void slot_unlock(struct iova_cpu_rcache *c)
+{
+	atomic_store_explicit(&c->lock, 0, memory_order_release);
 }
 
 /* A pfn of @mag whose range of @span pfns lies in [min, max], or 0. */
@@ -139,7 +185,7 @@ unsigned long iova_rcache_get(struct iova_rcaches *rc, unsigned int log_size,
 	struct iova_cpu_rcache *c = this_cpu(rc, log_size);
 	unsigned long span = 1UL << log_size, pfn;
 
-	pthread_spin_lock(&c->lock);
+	slot_lock(c);
 	pfn = mag_pop(c->loaded, span, min, max);
 	if (!pfn) {
 		struct iova_magazine *t = c->loaded;
@@ -166,7 +212,7 @@ unsigned long iova_rcache_get(struct iova_rcaches *rc, unsigned int log_size,
 		c->hits++;
 	else
 		c->misses++;
-	pthread_spin_unlock(&c->lock);
+	slot_unlock(c);
 	return pfn;
 }
 
@@ -185,7 +231,7 @@ bool iova_rcache_put(struct iova_domain *iovad, struct iova_rcaches *rc,
 	struct iova_magazine *spill = NULL;
 	bool done = true;
 
-	pthread_spin_lock(&c->lock);
+	slot_lock(c);
 	if (mag_count(c->loaded) == IOVA_MAG_SIZE &&
 	    mag_count(c->prev) < IOVA_MAG_SIZE) {
 		struct iova_magazine *t = c->loaded;
@@ -215,7 +261,7 @@ bool iova_rcache_put(struct iova_domain *iovad, struct iova_rcaches *rc,
 		c->loaded->pfns[c->loaded->size++] = pfn;
 	else
 		done = false;
-	pthread_spin_unlock(&c->lock);
+	slot_unlock(c);
 	if (spill)
 		release_mag(iovad, rc, spill, log_size);
 	return done;
@@ -231,11 +277,11 @@ void iova_rcaches_flush(struct iova_domain *iovad, struct iova_rcaches *rc)
 				&rc->cpu[cls * rc->nr_cpus + cpu];
 			struct iova_magazine *loaded, *prev;
 
-			pthread_spin_lock(&c->lock);
+			slot_lock(c);
 			loaded = c->loaded;
 			prev = c->prev;
 			c->loaded = c->prev = NULL;
-			pthread_spin_unlock(&c->lock);
+			slot_unlock(c);
 			release_mag(iovad, rc, loaded, cls);
 			release_mag(iovad, rc, prev, cls);
 		}
@@ -267,7 +313,6 @@ void iova_rcaches_destroy(struct iova_rcaches *rc)
 	for (unsigned int i = 0; i < rc->nr_classes * rc->nr_cpus; i++) {
 		free(rc->cpu[i].loaded);
 		free(rc->cpu[i].prev);
-		pthread_spin_destroy(&rc->cpu[i].lock);
 	}
 	free(rc->cpu);
 	free(rc->depots);
@@ -287,12 +332,12 @@ void iova_rcaches_counts(struct iova_rcaches *rc,
 			struct iova_cpu_rcache *c =
 				&rc->cpu[cls * rc->nr_cpus + cpu];
 
-			pthread_spin_lock(&c->lock);
+			slot_lock(c);
 			out->hits += c->hits;
 			out->misses += c->misses;
 			out->cached += mag_count(c->loaded) +
 				       mag_count(c->prev);
-			pthread_spin_unlock(&c->lock);
+			slot_unlock(c);
 		}
 		pthread_mutex_lock(&d->lock);
 		out->cached += (unsigned long)d->size * IOVA_MAG_SIZE;

@@ -11,12 +11,20 @@
 int iova_domain_setup(struct iova_domain *iovad, unsigned long granule,
 		      unsigned long start_pfn)
 {
+	pthread_mutexattr_t attr;
+
 	iovad->deferral = iova_deferral_create(iovad);
 	if (!iovad->deferral) {
 		iovad->magic = 0;
 		return -ENOMEM;
 	}
-	pthread_mutex_init(&iovad->iova_lock, NULL);
+	/* adaptive: writers hold it for a microsecond or less, and on a
+	 * virtual machine a writer that slept in the kernel on it woke up to
+	 * hundreds of microseconds later */
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(&iovad->iova_lock, &attr);
+	pthread_mutexattr_destroy(&attr);
 	mt_init_flags(&iovad->tree, MT_FLAGS_ALLOC_RANGE | MT_FLAGS_USE_RCU);
 	mt_set_external_lock(&iovad->tree, &iovad->iova_lock);
 	iovad->granule = granule;

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfio.c - IOVA spaces for VFIO type1 containers (<libiova/iova_vfio.h>).
+ * vfio.c - IOVA spaces for VFIO type1 containers (<libiova/iova_vfio.h>):
+ * open, info, map and unmap.
  *
  * The space's windows are the kernel's valid IOVA ranges, read once at
  * open from the capability chain of VFIO_IOMMU_GET_INFO (the info struct
  * is read twice: once to learn argsz with the capabilities, once whole).
- * A map reserves a unit of the mapping budget, allocates, then asks the
- * kernel; any failure undoes the steps before it in reverse order.
+ * A map reserves a unit of the mapping budget, places and allocates the
+ * IOVA (vfio_place.c), asks the kernel, then publishes the mapping for
+ * translation (vfio_xlate.c); any failure undoes the steps before it in
+ * reverse order.
  *
  * Locking: the space is thread-safe on its own; the budget and the
- * mapping count are atomics.
+ * mapping count are atomics; the translation trees have their own lock
+ * (vfio_xlate.c).
  */
 #include <errno.h>
 #include <linux/vfio.h>
@@ -21,20 +25,9 @@
 #include <libiova/iova_vfio.h>
 
 #include "compiler.h"
+#include "vfio_internal.h"
 
 #define DEFAULT_DMA_ENTRY_LIMIT 65535 /* vfio_iommu_type1's default */
-
-struct iova_vfio {
-	int fd;
-	iova_vfio_ioctl_fn ioctl;
-	void *ioctl_ctx;
-	struct iova_space *space;
-	uint64_t pgsizes, granule;
-	unsigned int nr_windows;
-	uint64_t budget;   /* atomic: mappings the kernel still allows */
-	uint64_t mappings; /* atomic: live mappings made here */
-	int budget_reported;
-};
 
 static int sys_ioctl(void *ctx, int fd, unsigned long request, void *arg)
 {
@@ -159,6 +152,7 @@ LIBIOVA_EXPORT int iova_vfio_open(const struct iova_vfio_config *config,
 	avail = (const void *)find_cap(info, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL,
 				       sizeof(*avail));
 	v->budget = avail ? avail->avail : DEFAULT_DMA_ENTRY_LIMIT;
+	v->limit = v->budget;
 	v->budget_reported = avail != NULL;
 	free(info);
 	if (err) {
@@ -181,6 +175,7 @@ LIBIOVA_EXPORT int iova_vfio_open(const struct iova_vfio_config *config,
 		free(v);
 		return err;
 	}
+	vfio_xlate_init(v);
 	*out = v;
 	return 0;
 }
@@ -189,6 +184,7 @@ LIBIOVA_EXPORT void iova_vfio_close(struct iova_vfio *v)
 {
 	if (!v)
 		return;
+	vfio_xlate_destroy(v);
 	iova_space_destroy(v->space);
 	free(v);
 }
@@ -210,6 +206,7 @@ LIBIOVA_EXPORT int iova_vfio_get_info(struct iova_vfio *v,
 		.mappings = __atomic_load_n(&v->mappings, __ATOMIC_RELAXED),
 		.budget = __atomic_load_n(&v->budget, __ATOMIC_RELAXED),
 		.budget_reported = v->budget_reported,
+		.limit = v->limit,
 	};
 	return 0;
 }
@@ -237,53 +234,125 @@ static void give_budget(struct iova_vfio *v)
 static int check_map_args(const struct iova_vfio *v, const void *vaddr,
 			  uint64_t size, unsigned int flags)
 {
+	const unsigned int known = IOVA_VFIO_READ | IOVA_VFIO_WRITE |
+				   IOVA_VFIO_ANY_OFFSET | IOVA_VFIO_ALIAS;
+
 	if (!size || (size & (v->granule - 1)) ||
 	    ((uintptr_t)vaddr & (v->granule - 1)) ||
-	    !(flags & (IOVA_VFIO_READ | IOVA_VFIO_WRITE)) ||
-	    (flags & ~(IOVA_VFIO_READ | IOVA_VFIO_WRITE)))
+	    (uintptr_t)vaddr + size - 1 < (uintptr_t)vaddr ||
+	    !(flags & (IOVA_VFIO_READ | IOVA_VFIO_WRITE)) || (flags & ~known))
 		return -EINVAL;
+	/* the common mistake caught before the kernel is asked; publishing
+	 * decides under the translation lock */
+	if (!(flags & IOVA_VFIO_ALIAS) &&
+	    vfio_xlate_overlaps((struct iova_vfio *)v, (uintptr_t)vaddr, size))
+		return -EEXIST;
 	return 0;
 }
 
-/* Check a map's arguments and take a unit of the budget for it. */
-static int map_begin(struct iova_vfio *v, const void *vaddr, uint64_t size,
-		     unsigned int flags)
+static int kernel_map(struct iova_vfio *v, const struct vfio_mapping *m)
 {
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = (m->flags & IOVA_VFIO_READ ? VFIO_DMA_MAP_FLAG_READ
+						    : 0) |
+			 (m->flags & IOVA_VFIO_WRITE ? VFIO_DMA_MAP_FLAG_WRITE
+						     : 0),
+		.vaddr = m->vaddr,
+		.iova = m->iova,
+		.size = m->size,
+	};
+
+	return call(v, VFIO_IOMMU_MAP_DMA, &map);
+}
+
+/* 0, the kernel's error, or -EIO when it unmapped less than asked. */
+static int kernel_unmap(struct iova_vfio *v, uint64_t iova, uint64_t size)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = iova,
+		.size = size,
+	};
+	int err = call(v, VFIO_IOMMU_UNMAP_DMA, &unmap);
+
+	if (!err && unmap.size != size)
+		err = -EIO; /* part may still be mapped: keep the IOVA */
+	return err;
+}
+
+/*
+ * Map and publish the record @m, whose IOVA is allocated.  On failure the
+ * kernel mapping is undone; the caller frees the IOVA.
+ */
+static int map_publish(struct iova_vfio *v, struct vfio_mapping *m)
+{
+	int err = kernel_map(v, m);
+
+	if (err)
+		return err;
+	err = vfio_xlate_publish(v, m);
+	if (err)
+		(void)kernel_unmap(v, m->iova, m->size);
+	return err;
+}
+
+/*
+ * The common map: arguments, a unit of the budget, the IOVA (placed, or
+ * @at when @exact), the kernel, the trees; undone in reverse on failure.
+ */
+static int map_common(struct iova_vfio *v, void *vaddr, uint64_t size,
+		      uint64_t align, uint64_t min, uint64_t max,
+		      unsigned int flags, bool exact, uint64_t at,
+		      struct iova_vfio_pool *pool, struct vfio_mapping **out)
+{
+	struct vfio_mapping *m;
 	int err = check_map_args(v, vaddr, size, flags);
 
 	if (err)
 		return err;
-	return take_budget(v) ? 0 : -ENOSPC;
-}
-
-/*
- * After the IOVA allocation (@alloc_err): map [@iova, +@size), undoing
- * the allocation and the budget unit on any error.
- */
-static int map_finish(struct iova_vfio *v, int alloc_err, void *vaddr,
-		      uint64_t size, uint64_t iova, unsigned int flags)
-{
-	struct vfio_iommu_type1_dma_map map = {
-		.argsz = sizeof(map),
-		.flags = (flags & IOVA_VFIO_READ ? VFIO_DMA_MAP_FLAG_READ : 0) |
-			 (flags & IOVA_VFIO_WRITE ? VFIO_DMA_MAP_FLAG_WRITE : 0),
-		.vaddr = (uintptr_t)vaddr,
-		.iova = iova,
-		.size = size,
-	};
-	int err = alloc_err;
-
+	if (!take_budget(v))
+		return -ENOSPC;
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		give_budget(v);
+		return -ENOMEM;
+	}
+	*m = (struct vfio_mapping){ .vaddr = (uintptr_t)vaddr, .size = size,
+				    .flags = flags, .pool = pool };
+	if (exact) {
+		m->iova = at;
+		err = iova_space_alloc_at(v->space, at, size);
+	} else {
+		err = vfio_place(v, m->vaddr, size, align, min, max, flags,
+				 &m->iova);
+	}
 	if (!err) {
-		err = call(v, VFIO_IOMMU_MAP_DMA, &map);
-		if (err)
-			iova_space_free(v->space, iova);
+		err = map_publish(v, m);
+		if (err) {
+			/* a failed publish may have shown @m to readers of
+			 * by_iova for a moment */
+			vfio_xlate_sync();
+			iova_space_free(v->space, m->iova);
+		}
 	}
 	if (err) {
+		free(m);
 		give_budget(v);
 		return err;
 	}
 	__atomic_add_fetch(&v->mappings, 1, __ATOMIC_RELAXED);
+	if (out)
+		*out = m;
 	return 0;
+}
+
+int vfio_map(struct iova_vfio *v, void *vaddr, uint64_t size, uint64_t align,
+	     uint64_t min, uint64_t max, unsigned int flags,
+	     struct iova_vfio_pool *pool, struct vfio_mapping **out)
+{
+	return map_common(v, vaddr, size, align, min, max, flags, false, 0,
+			  pool, out);
 }
 
 LIBIOVA_EXPORT int iova_vfio_map(struct iova_vfio *v, void *vaddr,
@@ -291,56 +360,57 @@ LIBIOVA_EXPORT int iova_vfio_map(struct iova_vfio *v, void *vaddr,
 				 uint64_t max, unsigned int flags,
 				 uint64_t *iova)
 {
+	struct vfio_mapping *m;
 	int err;
 
 	if (!v || !iova)
 		return -EINVAL;
-	err = map_begin(v, vaddr, size, flags);
-	if (err)
-		return err;
-	err = iova_space_alloc(v->space, size, align, min, max, 0, iova);
-	return map_finish(v, err, vaddr, size, err ? 0 : *iova, flags);
+	err = vfio_map(v, vaddr, size, align, min, max, flags, NULL, &m);
+	if (!err)
+		*iova = m->iova;
+	return err;
 }
 
 LIBIOVA_EXPORT int iova_vfio_map_at(struct iova_vfio *v, void *vaddr,
 				    uint64_t size, uint64_t iova,
 				    unsigned int flags)
 {
-	int err;
-
 	if (!v)
 		return -EINVAL;
-	err = map_begin(v, vaddr, size, flags);
-	if (err)
+	return map_common(v, vaddr, size, 0, 0, UINT64_MAX, flags, true, iova,
+			  NULL, NULL);
+}
+
+int vfio_unmap(struct iova_vfio *v, uint64_t iova, uint64_t size,
+	       struct iova_vfio_pool *pool)
+{
+	struct vfio_mapping *m = vfio_xlate_claim(v, iova);
+	int err;
+
+	if (!m)
+		return -ENOENT;
+	err = m->pool != pool ? -EBUSY : size != m->size ? -EINVAL : 0;
+	if (!err)
+		err = kernel_unmap(v, iova, size);
+	if (err) {
+		vfio_xlate_unclaim(m);
 		return err;
-	err = iova_space_alloc_at(v->space, iova, size);
-	return map_finish(v, err, vaddr, size, iova, flags);
+	}
+	/* gone for new readers; after the grace period for every reader:
+	 * only then may the IOVA be handed out again */
+	vfio_xlate_remove(v, m);
+	vfio_xlate_sync();
+	iova_space_free(v->space, iova);
+	free(m);
+	__atomic_sub_fetch(&v->mappings, 1, __ATOMIC_RELAXED);
+	give_budget(v);
+	return 0;
 }
 
 LIBIOVA_EXPORT int iova_vfio_unmap(struct iova_vfio *v, uint64_t iova,
 				   uint64_t size)
 {
-	struct vfio_iommu_type1_dma_unmap unmap = {
-		.argsz = sizeof(unmap),
-		.iova = iova,
-		.size = size,
-	};
-	struct iova_range r;
-	int err;
-
 	if (!v)
 		return -EINVAL;
-	if (iova_space_lookup(v->space, iova, &r) || r.start != iova)
-		return -ENOENT;
-	if (size != r.last - r.start + 1)
-		return -EINVAL;
-	err = call(v, VFIO_IOMMU_UNMAP_DMA, &unmap);
-	if (err)
-		return err;
-	if (unmap.size != size)
-		return -EIO; /* part may still be mapped: keep the IOVA */
-	iova_space_free(v->space, iova);
-	__atomic_sub_fetch(&v->mappings, 1, __ATOMIC_RELAXED);
-	give_budget(v);
-	return 0;
+	return vfio_unmap(v, iova, size, NULL);
 }

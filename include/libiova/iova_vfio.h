@@ -77,7 +77,8 @@ struct iova_vfio_info {
 
 /*
  * iova_vfio_open - an IOVA space for @config's container.  Returns 0 with
- * *@out set; -EINVAL (NULL argument, bad reserved range, no page size);
+ * *@out set; -EINVAL (NULL argument, bad reserved range, no page size, or
+ * a 1-byte one);
  * -ENODEV (the container has no IOMMU set, or no IOVA-range capability
  * and so no safe windows); the ioctl's error; -ENOMEM.  Allocates.
  */

@@ -147,8 +147,10 @@ LIBIOVA_EXPORT int iova_vfio_open(const struct iova_vfio_config *config,
 	}
 	v->pgsizes = info->flags & VFIO_IOMMU_INFO_PGSIZES ? info->iova_pgsizes
 							   : 0;
-	err = v->pgsizes ? read_windows(info, &windows, &v->nr_windows)
-			 : -EINVAL;
+	/* a 1-byte page would leave by_va's encoding no spare bit */
+	err = v->pgsizes && !(v->pgsizes & 1)
+		      ? read_windows(info, &windows, &v->nr_windows)
+		      : -EINVAL;
 	avail = (const void *)find_cap(info, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL,
 				       sizeof(*avail));
 	v->budget = avail ? avail->avail : DEFAULT_DMA_ENTRY_LIMIT;
@@ -160,6 +162,7 @@ LIBIOVA_EXPORT int iova_vfio_open(const struct iova_vfio_config *config,
 		return err;
 	}
 	v->granule = v->pgsizes & -v->pgsizes; /* the lowest bit set */
+	v->shift = (unsigned int)__builtin_ctzll(v->granule);
 	sc = (struct iova_space_config){
 		.granule = v->granule,
 		.windows = windows,

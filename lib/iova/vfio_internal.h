@@ -34,13 +34,15 @@ struct iova_vfio {
 	void *ioctl_ctx;
 	struct iova_space *space;
 	uint64_t pgsizes, granule;
+	unsigned int shift; /* log2(granule), at least 1 */
 	unsigned int nr_windows;
 	uint64_t budget;   /* atomic: mappings the kernel still allows */
 	uint64_t mappings; /* atomic: live mappings made here */
 	uint64_t limit;    /* the budget at open */
 	int budget_reported;
 	/*
-	 * The translation trees, in RCU mode, entries struct vfio_mapping *.
+	 * The translation trees, in RCU mode: by_iova's entries are struct
+	 * vfio_mapping *, by_va's the distance to the IOVA (vfio_xlate.c).
 	 * xlate_lock serializes publishing and removal so that the overlap
 	 * check of by_va and the stores that follow it are one step; readers
 	 * take no lock.

@@ -4,11 +4,15 @@
  * and its IOVA: iova_vfio_translate, iova_vfio_vaddr, and the two range
  * trees they read.
  *
- * Each live mapping has one record (struct vfio_mapping) stored over its
- * virtual range in by_va and over its IOVA range in by_iova, both maple
- * trees in RCU mode.  Readers load a record under the RCU read lock and
- * copy what they need before leaving it; they take no lock and write
- * nothing shared.  Writers (publish, remove) hold xlate_lock, so that the
+ * Each live mapping has one record (struct vfio_mapping), stored over its
+ * IOVA range in by_iova; by_va holds over its virtual range not the
+ * record but the distance to its IOVA, (iova - vaddr) >> shift as a value
+ * entry (both addresses are multiples of the granule, 2 bytes or more),
+ * so that the hot lookup, translate, reads tree nodes only: the range
+ * comes from the walk, the IOVA from the entry, and no record is touched
+ * (one cache miss fewer per translation with a million mappings).  Both
+ * trees are in RCU mode; readers walk them under the RCU read lock, take
+ * no lock and write nothing shared.  Writers (publish, remove) hold xlate_lock, so that the
  * overlap check of a new virtual range and its store are one step; each
  * tree also takes its own internal lock for the store.
  *
@@ -79,7 +83,10 @@ int vfio_xlate_publish(struct iova_vfio *v, struct vfio_mapping *m)
 					GFP_KERNEL);
 	if (!err && translate) {
 		err = mtree_store_range(&v->by_va, (unsigned long)m->vaddr,
-					last_of(m->vaddr, m->size), m,
+					last_of(m->vaddr, m->size),
+					xa_mk_value((unsigned long)
+						    ((m->iova - m->vaddr) >>
+						     v->shift)),
 					GFP_KERNEL);
 		if (err)
 			mtree_erase(&v->by_iova, (unsigned long)m->iova);
@@ -121,53 +128,50 @@ void vfio_xlate_sync(void)
 	urcu_memb_synchronize_rcu();
 }
 
-/*
- * Find [addr, addr + len) in @tree: the offset into the record's other
- * address space.  The record is read whole inside the read-side section.
- */
-static int xlate(struct maple_tree *tree, uint64_t addr, uint64_t len,
-		 bool to_iova, uint64_t *out)
+static bool bad_len(uint64_t addr, uint64_t len)
 {
-	const struct vfio_mapping *m;
-	int err = 0;
-
-	if (!len || addr + len - 1 < addr)
-		return -EINVAL;
-	mt_read_lock();
-	m = mtree_load(tree, (unsigned long)addr);
-	if (!m) {
-		err = -ENOENT;
-	} else {
-		uint64_t start = to_iova ? m->vaddr : m->iova;
-		uint64_t other = to_iova ? m->iova : m->vaddr;
-
-		if (addr + len - 1 > start + m->size - 1)
-			err = -ERANGE;
-		else
-			*out = other + (addr - start);
-	}
-	mt_read_unlock();
-	return err;
+	return !len || addr + len - 1 < addr;
 }
 
 LIBIOVA_EXPORT int iova_vfio_translate(struct iova_vfio *v, const void *vaddr,
 				       uint64_t len, uint64_t *iova)
 {
-	if (!v || !vaddr || !iova)
+	uint64_t va = (uintptr_t)vaddr;
+	void *entry;
+	int err = 0;
+
+	if (!v || !vaddr || !iova || bad_len(va, len))
 		return -EINVAL;
-	return xlate(&v->by_va, (uintptr_t)vaddr, len, true, iova);
+	MA_STATE(mas, &v->by_va, (unsigned long)va, (unsigned long)va);
+	mt_read_lock();
+	entry = mas_walk(&mas);
+	if (!entry || !xa_is_value(entry))
+		err = -ENOENT; /* nothing, or an erase's XA_ZERO_ENTRY */
+	else if (va + len - 1 > mas.last)
+		err = -ERANGE;
+	else
+		*iova = va + ((uint64_t)xa_to_value(entry) << v->shift);
+	mt_read_unlock();
+	return err;
 }
 
 LIBIOVA_EXPORT int iova_vfio_vaddr(struct iova_vfio *v, uint64_t iova,
 				   uint64_t len, void **vaddr)
 {
-	uint64_t va;
-	int err;
+	const struct vfio_mapping *m;
+	int err = 0;
 
-	if (!v || !vaddr)
+	if (!v || !vaddr || bad_len(iova, len))
 		return -EINVAL;
-	err = xlate(&v->by_iova, iova, len, false, &va);
-	if (!err)
-		*vaddr = (void *)(uintptr_t)va;
+	/* the record is read whole inside the read-side section */
+	mt_read_lock();
+	m = mtree_load(&v->by_iova, (unsigned long)iova);
+	if (!m)
+		err = -ENOENT;
+	else if (iova + len - 1 > m->iova + m->size - 1)
+		err = -ERANGE;
+	else
+		*vaddr = (void *)(uintptr_t)(m->vaddr + (iova - m->iova));
+	mt_read_unlock();
 	return err;
 }

@@ -218,6 +218,8 @@ static void test_open_errors(void **state)
 	x86_host(&f);
 	f.pgsizes = 0;
 	assert_int_equal(iova_vfio_open(&cfg, &v), -EINVAL);
+	f.pgsizes = 0x1001; /* a 1-byte page */
+	assert_int_equal(iova_vfio_open(&cfg, &v), -EINVAL);
 	x86_host(&f);
 	f.ranges[1].start = MSI_LAST - 10; /* overlapping windows */
 	assert_int_equal(iova_vfio_open(&cfg, &v), -EINVAL);

@@ -4,8 +4,14 @@
  * to be read.  It takes one NVMe controller bound to vfio-pci, resets and
  * enables it, identifies it, creates one I/O queue pair, writes a pattern
  * to a few blocks and reads it back.  Every buffer the device reads or
- * writes - queues, PRP lists, data - gets its IOVA from libiova through
- * iova_vfio_map(), which also maps it in the IOMMU.
+ * writes - queues, PRP lists, data - gets its IOVA from libiova.  The
+ * queues are mapped one by one with iova_vfio_map(); data buffers and PRP
+ * lists come from one pool (iova_vfio_map_pool) on 2 MiB huge pages when
+ * the system has some (else on ordinary pages), so that they cost one
+ * entry of the container's mapping budget between them and the IOMMU can
+ * map them with large pages.  Every command's data pointer and PRP list
+ * entries are looked up with iova_vfio_translate(), as a driver handed a
+ * plain buffer pointer would.
  *
  *   nvme-vfio 0000:00:04.0 [--negative]
  *
@@ -35,6 +41,8 @@
 #define QUEUE_ENTRIES 64u
 #define MSI_START 0xfee00000ull
 #define MSI_LAST 0xfeefffffull
+#define HUGE_PAGE (2u << 20)
+#define POOL_SIZE (4u << 20) /* two huge pages */
 
 static void fail(const char *fmt, ...)
 {
@@ -53,6 +61,10 @@ static void fail(const char *fmt, ...)
 struct vfio {
 	int container, group, device;
 	struct iova_vfio *iova; /* the container's IOVA space */
+	struct iova_vfio_pool *pool; /* data buffers and PRP lists */
+	void *pool_va;
+	uint64_t pool_iova;
+	int pool_huge; /* the pool is on huge pages */
 };
 
 static void vfio_open(struct vfio *v, const char *bdf)
@@ -122,7 +134,22 @@ static volatile uint8_t *map_bar0(struct vfio *v, size_t *size)
 struct dma {
 	void *va;
 	uint64_t iova, size;
+	int pooled; /* from the pool, not mapped on its own */
 };
+
+/* The IOVA of [@p, @p + @len), which must lie in one mapped buffer. */
+static uint64_t iova_of(struct vfio *v, const void *p, uint64_t len)
+{
+	uint64_t iova;
+	int err = iova_vfio_translate(v->iova, p, len, &iova);
+
+	if (err)
+		fail("iova_vfio_translate %p+%llu: %s", p,
+		     (unsigned long long)len, strerror(-err));
+	return iova;
+}
+
+static void check_translation(struct vfio *v, const struct dma *d);
 
 /* @size bytes (rounded up to whole pages: the IOMMU maps pages) of
  * zeroed, page-aligned memory, mapped for the device at an IOVA at or
@@ -145,12 +172,55 @@ static struct dma dma_alloc(struct vfio *v, uint64_t size, uint64_t max)
 	if (d.iova <= MSI_LAST && d.iova + size - 1 >= MSI_START)
 		fail("IOVA 0x%llx inside the MSI window",
 		     (unsigned long long)d.iova);
+	check_translation(v, &d);
+	return d;
+}
+
+static unsigned int buffers_checked;
+
+/* A buffer translates to its IOVA, whole, and back. */
+static void check_translation(struct vfio *v, const struct dma *d)
+{
+	void *back;
+
+	if (iova_of(v, d->va, d->size) != d->iova ||
+	    iova_of(v, (char *)d->va + d->size - 1, 1) != d->iova + d->size - 1)
+		fail("buffer %p does not translate to 0x%llx", d->va,
+		     (unsigned long long)d->iova);
+	if (iova_vfio_vaddr(v->iova, d->iova, d->size, &back) || back != d->va)
+		fail("IOVA 0x%llx does not translate back to %p",
+		     (unsigned long long)d->iova, d->va);
+	buffers_checked++;
+}
+
+/* @size bytes (whole pages) of zeroed memory from the pool. */
+static struct dma dma_pool_alloc(struct vfio *v, uint64_t size)
+{
+	struct dma d = { .size = (size + PAGE - 1) & ~(uint64_t)(PAGE - 1),
+			 .pooled = 1 };
+	int err = iova_vfio_pool_alloc(v->pool, d.size, PAGE, &d.va, &d.iova);
+
+	if (err)
+		fail("iova_vfio_pool_alloc %llu bytes: %s",
+		     (unsigned long long)d.size, strerror(-err));
+	memset(d.va, 0, d.size);
+	check_translation(v, &d);
 	return d;
 }
 
 static void dma_free(struct vfio *v, struct dma *d)
 {
-	int err = iova_vfio_unmap(v->iova, d->iova, d->size);
+	int err;
+
+	if (d->pooled) {
+		err = iova_vfio_pool_free(v->pool, d->va);
+		if (err)
+			fail("iova_vfio_pool_free %p: %s", d->va,
+			     strerror(-err));
+		d->va = NULL;
+		return;
+	}
+	err = iova_vfio_unmap(v->iova, d->iova, d->size);
 
 	if (err)
 		fail("iova_vfio_unmap 0x%llx: %s", (unsigned long long)d->iova,
@@ -294,7 +364,8 @@ static void controller_enable(struct vfio *v, struct nvme *n)
 static void identify(struct vfio *v, struct nvme *n)
 {
 	struct dma id = dma_alloc(v, PAGE, UINT64_MAX);
-	struct sqe cmd = { .opcode = 0x06, .prp1 = id.iova, .cdw10 = 1 };
+	struct sqe cmd = { .opcode = 0x06, .prp1 = iova_of(v, id.va, PAGE),
+			   .cdw10 = 1 };
 	char model[41];
 	const uint8_t *ns;
 	unsigned int flbas;
@@ -304,7 +375,8 @@ static void identify(struct vfio *v, struct nvme *n)
 	model[40] = '\0';
 	printf("PASS identify controller: model \"%s\"\n", model);
 	memset(id.va, 0, PAGE);
-	cmd = (struct sqe){ .opcode = 0x06, .nsid = 1, .prp1 = id.iova };
+	cmd = (struct sqe){ .opcode = 0x06, .nsid = 1,
+			    .prp1 = iova_of(v, id.va, PAGE) };
 	admin(n, &cmd, "identify namespace 1");
 	ns = id.va;
 	flbas = ns[26] & 0xf;
@@ -331,15 +403,19 @@ static void create_io_queues(struct vfio *v, struct nvme *n)
 
 /*
  * Read or write @data at block @lba.  PRPs: the first page in PRP1; a
- * second page in PRP2; more through a PRP list (its own DMA buffer).
+ * second page in PRP2; more through a PRP list (a page from the pool).
+ * Every address the device is given is translated from the buffer
+ * pointer; @data->iova is used only by the negative test, whose buffer
+ * no longer translates.
  */
 static uint16_t rw(struct vfio *v, struct nvme *n, bool write,
 		   struct dma *data, uint64_t lba)
 {
 	uint32_t blocks = (uint32_t)(data->size / n->lba_size);
 	unsigned int pages = (unsigned int)(data->size / PAGE);
+	const char *va = data->va;
 	struct sqe cmd = { .opcode = write ? 0x01 : 0x02, .nsid = 1,
-			   .prp1 = data->iova,
+			   .prp1 = va ? iova_of(v, va, PAGE) : data->iova,
 			   .cdw10 = (uint32_t)lba,
 			   .cdw11 = (uint32_t)(lba >> 32),
 			   .cdw12 = blocks - 1 };
@@ -347,12 +423,15 @@ static uint16_t rw(struct vfio *v, struct nvme *n, bool write,
 	uint16_t status;
 
 	if (pages == 2) {
-		cmd.prp2 = data->iova + PAGE;
+		cmd.prp2 = va ? iova_of(v, va + PAGE, PAGE) : data->iova + PAGE;
 	} else if (pages > 2) {
-		list = dma_alloc(v, PAGE, UINT64_MAX);
+		if (!va)
+			fail("a stale PRP list is not needed");
+		list = dma_pool_alloc(v, PAGE);
 		for (unsigned int i = 1; i < pages; i++)
-			((uint64_t *)list.va)[i - 1] = data->iova + i * PAGE;
-		cmd.prp2 = list.iova;
+			((uint64_t *)list.va)[i - 1] =
+				iova_of(v, va + i * PAGE, PAGE);
+		cmd.prp2 = iova_of(v, list.va, PAGE);
 	}
 	status = submit(n, &n->io, &cmd, NULL);
 	if (list.va)
@@ -366,8 +445,8 @@ static void write_read_back(struct vfio *v, struct nvme *n)
 	uint64_t lba = 8;
 
 	for (unsigned int s = 0; s < 3; s++) {
-		struct dma out = dma_alloc(v, sizes[s], UINT64_MAX);
-		struct dma in = dma_alloc(v, sizes[s], UINT64_MAX);
+		struct dma out = dma_pool_alloc(v, sizes[s]);
+		struct dma in = dma_pool_alloc(v, sizes[s]);
 		uint16_t st;
 
 		for (uint64_t i = 0; i < sizes[s]; i++)
@@ -400,12 +479,113 @@ static void negative(struct vfio *v, struct nvme *n)
 	struct dma stale = gone;
 
 	dma_free(v, &gone);
+	/* unmapped: the buffer no longer translates */
+	if (iova_vfio_translate(v->iova, stale.va, PAGE, &stale.iova) !=
+	    -ENOENT)
+		fail("an unmapped buffer still translates");
+	stale.iova = gone.iova;
+	stale.va = NULL; /* rw: send the old IOVA as it is */
 	printf("NEGATIVE read into freed iova 0x%llx\n",
 	       (unsigned long long)stale.iova);
 	fflush(stdout);
 	/* the device model may still report success: the guest kernel's
 	 * DMAR fault log is the witness */
 	(void)rw(v, n, false, &stale, 8);
+}
+
+/*
+ * The pool for data buffers and PRP lists: two 2 MiB huge pages if the
+ * system has them (the guest of the end-to-end test is booted with some),
+ * else ordinary memory.  One mapping, placed by libiova at an IOVA with
+ * the same offset in a 2 MiB page as the memory, which for huge pages is
+ * a 2 MiB boundary.
+ */
+static void pool_create(struct vfio *v)
+{
+	struct dma whole;
+	int err;
+
+	v->pool_va = mmap(NULL, POOL_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB |
+			  MAP_POPULATE, -1, 0);
+	v->pool_huge = v->pool_va != MAP_FAILED;
+	if (!v->pool_huge) {
+		printf("INFO no huge pages (%s): the pool is on 4 KiB pages\n",
+		       strerror(errno));
+		v->pool_va = mmap(NULL, POOL_SIZE, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (v->pool_va == MAP_FAILED)
+			fail("mmap the pool: %s", strerror(errno));
+	}
+	err = iova_vfio_map_pool(v->iova, v->pool_va, POOL_SIZE, 0, UINT64_MAX,
+				 IOVA_VFIO_READ | IOVA_VFIO_WRITE, &v->pool);
+	if (err)
+		fail("iova_vfio_map_pool: %s", strerror(-err));
+	v->pool_iova = iova_of(v, v->pool_va, POOL_SIZE);
+	whole = (struct dma){ .va = v->pool_va, .iova = v->pool_iova,
+			      .size = POOL_SIZE };
+	check_translation(v, &whole);
+	if (v->pool_huge) {
+		if (v->pool_iova % HUGE_PAGE)
+			fail("pool on huge pages at IOVA 0x%llx, not 2 MiB "
+			     "aligned", (unsigned long long)v->pool_iova);
+		printf("PASS pool on huge pages at iova 0x%llx, 2 MiB aligned\n",
+		       (unsigned long long)v->pool_iova);
+	}
+}
+
+static void pool_destroy(struct vfio *v)
+{
+	int err = iova_vfio_unmap_pool(v->pool);
+
+	if (err)
+		fail("iova_vfio_unmap_pool: %s", strerror(-err));
+	munmap(v->pool_va, POOL_SIZE);
+}
+
+/* What the kernel says the container may still map (its DMA-available
+ * capability), read afresh; -1 when it does not say. */
+static long long kernel_dma_avail(struct vfio *v)
+{
+	struct vfio_iommu_type1_info head = { .argsz = sizeof(head) };
+	struct vfio_iommu_type1_info *info;
+	long long avail = -1;
+	uint32_t off;
+
+	if (ioctl(v->container, VFIO_IOMMU_GET_INFO, &head) ||
+	    !(info = calloc(1, head.argsz)))
+		return -1;
+	info->argsz = head.argsz;
+	if (!ioctl(v->container, VFIO_IOMMU_GET_INFO, info) &&
+	    (info->flags & VFIO_IOMMU_INFO_CAPS))
+		for (off = info->cap_offset; off && off + 8 <= info->argsz;) {
+			struct vfio_info_cap_header *h =
+				(void *)((char *)info + off);
+
+			if (h->id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL) {
+				avail = ((struct vfio_iommu_type1_info_dma_avail
+						  *)h)->avail;
+				break;
+			}
+			if (h->next <= off)
+				break;
+			off = h->next;
+		}
+	free(info);
+	return avail;
+}
+
+/* The kernel's count and ours agree, and are @want. */
+static long long check_budget(struct vfio *v, long long want)
+{
+	struct iova_vfio_info info;
+	long long k = kernel_dma_avail(v);
+
+	iova_vfio_get_info(v->iova, &info);
+	if (k < 0 || (long long)info.budget != k || (want >= 0 && k != want))
+		fail("dma_avail %lld, ours %llu, want %lld", k,
+		     (unsigned long long)info.budget, want);
+	return k;
 }
 
 static void print_windows(struct vfio *v)
@@ -415,7 +595,8 @@ static void print_windows(struct vfio *v)
 	uint64_t largest;
 
 	iova_vfio_get_info(v->iova, &info);
-	printf("INFO granule %llu, %u windows, mapping budget %llu%s\n",
+	printf("INFO page sizes 0x%llx, granule %llu, %u windows, mapping "
+	       "budget %llu%s\n", (unsigned long long)info.pgsizes,
 	       (unsigned long long)info.granule, info.nr_windows,
 	       (unsigned long long)info.budget,
 	       info.budget_reported ? "" : " (assumed)");
@@ -432,6 +613,8 @@ int main(int argc, char **argv)
 	struct iova_space_stats st;
 	struct vfio v;
 	struct nvme n = { 0 };
+	struct iova_vfio_info info;
+	long long avail0, avail1;
 	size_t bar_size;
 	int err;
 
@@ -444,12 +627,21 @@ int main(int argc, char **argv)
 	if (err)
 		fail("iova_vfio_open: %s", strerror(-err));
 	print_windows(&v);
+	avail0 = check_budget(&v, -1);
 	enable_bus_master(&v);
 	n.bar = map_bar0(&v, &bar_size);
 	controller_enable(&v, &n);
 	identify(&v, &n);
 	create_io_queues(&v, &n);
+	/* after the I/O queues, which took the top of the space: a plain
+	 * top-down placement of the pool would now not be 2 MiB aligned */
+	pool_create(&v);
 	write_read_back(&v, &n);
+	/* the pool and four queues */
+	iova_vfio_get_info(v.iova, &info);
+	avail1 = check_budget(&v, avail0 - 5);
+	if (info.mappings != 5)
+		fail("%llu mappings, want 5", (unsigned long long)info.mappings);
 	if (argc > 2 && !strcmp(argv[2], "--negative"))
 		negative(&v, &n);
 	/* disable the controller before its queues go away */
@@ -459,6 +651,12 @@ int main(int argc, char **argv)
 	dma_free(&v, &n.io.cq);
 	dma_free(&v, &n.admin.sq);
 	dma_free(&v, &n.admin.cq);
+	pool_destroy(&v);
+	check_budget(&v, avail0);
+	printf("PASS dma_avail counted down and up: %lld -> %lld -> %lld\n",
+	       avail0, avail1, avail0);
+	printf("PASS translated every buffer (%u) both ways\n",
+	       buffers_checked);
 	iova_space_flush_cache(iova_vfio_space(v.iova));
 	iova_space_stats(iova_vfio_space(v.iova), &st);
 	if (st.allocations || st.cached)

@@ -14,6 +14,12 @@ grep '^E2E-FAIL\|^FAIL' "$log.txt" && bad "the guest reported a failure"
 grep -q '^NVME-VFIO OK' "$log.txt" || bad "the driver did not pass"
 grep -q '^E2E-EXIT 0' "$log.txt" || bad "the driver exited non-zero"
 grep -q '^PASS every IOVA returned' "$log.txt" || bad "IOVAs not returned"
+grep -q '^PASS pool on huge pages at iova 0x[0-9a-f]*, 2 MiB aligned' "$log.txt" ||
+	bad "the pool was not on huge pages at a 2 MiB-aligned IOVA"
+grep -q '^PASS translated every buffer' "$log.txt" ||
+	bad "buffers not translated"
+grep -q '^PASS dma_avail counted down and up' "$log.txt" ||
+	bad "dma_avail not counted"
 # the windows: [0, MSI start - 1] and [MSI end + 1, top]
 windows=$(grep '^WINDOW ' "$log.txt" | tr '\n' ' ')
 want="WINDOW 0x0 0xfedfffff WINDOW 0xfef00000 $top "
@@ -27,5 +33,5 @@ if [ -z "$stale" ]; then
 elif ! grep -qi "fault addr 0x0*$stale" "$log.txt"; then
 	bad "no DMAR fault at the freed IOVA 0x$stale"
 fi
-[ $ok = 0 ] && echo "PASS ($log): driver, windows up to $top, blocked stale DMA at 0x$stale, every IOVA returned"
+[ $ok = 0 ] && echo "PASS ($log): driver, windows up to $top, blocked stale DMA at 0x$stale, every IOVA returned, $(sed -n 's/^PASS \(pool on huge pages.*\)$/\1/p' "$log.txt")"
 exit $ok

@@ -23,7 +23,7 @@
  * virtual address modulo the IOMMU's largest usable page size, so that a
  * buffer on huge pages can be mapped with huge IOMMU pages.  A pool
  * (iova_vfio_map_pool) is one mapping that many buffers are carved from:
- * the answer to the mapping budget.
+ * the answer to the mapping budget.  docs/vfio.md says how it is built.
  *
  * iommufd (IOMMU_IOAS_IOVA_RANGES) is not supported yet: the Debian 12
  * kernel headers this was built against do not have it.

@@ -193,6 +193,9 @@ static void test_short_unmap_and_bad_input(void **state)
 	assert_int_equal(iova_space_lookup(iova_vfio_space(v), iova, &r), 0);
 	assert_int_equal(iova_vfio_get_info(v, &info), 0);
 	assert_int_equal(info.mappings, 1);
+	/* and it still translates: part of it may still be mapped */
+	assert_int_equal(iova_vfio_translate(v, buf + 4096, 1, &r.start), 0);
+	assert_int_equal(r.start, iova + 4096);
 	assert_int_equal(iova_vfio_get_info(NULL, &info), -EINVAL);
 	assert_null(iova_vfio_space(NULL));
 	iova_vfio_close(v);

@@ -344,6 +344,63 @@ static void test_pool(void **state)
 	iova_vfio_close(v);
 }
 
+/* ---- two unmaps of one mapping ----------------------------------------- */
+
+struct unmapper {
+	struct iova_vfio *v;
+	uint64_t iova;
+	pthread_barrier_t *start;
+	int ret;
+};
+
+static void *unmapper_main(void *arg)
+{
+	struct unmapper *u = arg;
+
+	pthread_barrier_wait(u->start);
+	u->ret = iova_vfio_unmap(u->v, u->iova, 8192);
+	return NULL;
+}
+
+/* Exactly one of two racing unmaps unmaps; the other finds nothing (the
+ * claim), and the kernel is asked once. */
+static void test_racing_unmaps(void **state)
+{
+	struct fake f;
+	struct iova_vfio *v;
+	struct iova_vfio_info info;
+
+	(void)state;
+	x86_host(&f);
+	v = open_fake(&f);
+	for (int round = 0; round < 200; round++) {
+		pthread_barrier_t start;
+		struct unmapper u[2];
+		pthread_t th[2];
+		uint64_t iova = map_ok(v, 0x7f0000000000ull, 8192, RW);
+
+		pthread_barrier_init(&start, NULL, 2);
+		f.unmap_calls = 0;
+		for (int t = 0; t < 2; t++) {
+			u[t] = (struct unmapper){ v, iova, &start, 1 };
+			assert_int_equal(pthread_create(&th[t], NULL,
+							unmapper_main, &u[t]),
+					 0);
+		}
+		for (int t = 0; t < 2; t++)
+			pthread_join(th[t], NULL);
+		pthread_barrier_destroy(&start);
+		assert_true((u[0].ret == 0 && u[1].ret == -ENOENT) ||
+			    (u[1].ret == 0 && u[0].ret == -ENOENT));
+		assert_int_equal(f.unmap_calls, 1);
+		assert_int_equal(f.nr_maps, 0);
+	}
+	assert_int_equal(iova_vfio_get_info(v, &info), 0);
+	assert_int_equal(info.mappings, 0);
+	assert_int_equal(info.budget, 65535);
+	iova_vfio_close(v);
+}
+
 /* ---- readers against unmaps and remaps --------------------------------- */
 
 #define SLOTS 8
@@ -476,6 +533,7 @@ int main(void)
 		cmocka_unit_test(test_overlap_and_alias),
 		cmocka_unit_test(test_closed_container),
 		cmocka_unit_test(test_pool),
+		cmocka_unit_test(test_racing_unmaps),
 		cmocka_unit_test(test_readers_never_see_reused_iovas),
 	};
 

@@ -157,6 +157,33 @@ static void test_extreme_indices(void **state)
 }
 
 /* Stores that straddle, swallow and exactly cover existing ranges. */
+/*
+ * Indices are the user's: a pivot of any value, the value the node cache's
+ * debug check once kept in freed nodes included, must not make a node
+ * look free when the tree gives it back.
+ */
+static void test_index_values_are_data(void **state)
+{
+	struct fixture *f = *state;
+	const unsigned long poison = 0x6672656564656164ul;
+
+	assert_int_equal(mtree_store_range(&f->mt, 0, poison, V(1), GFP_KERNEL),
+			 0);
+	assert_int_equal(mt_validate(&f->mt), 0);
+	mtree_destroy(&f->mt);
+	/* many leaves, each with the value as a pivot, and rebuilt */
+	for (unsigned long i = 0; i < 2000; i++)
+		assert_int_equal(mtree_store_range(&f->mt, poison + i * 4,
+						   poison + i * 4 + 1, V(i),
+						   GFP_KERNEL), 0);
+	for (unsigned long i = 0; i < 2000; i += 3)
+		mtree_erase(&f->mt, poison + i * 4);
+	assert_int_equal(mt_validate(&f->mt), 0);
+	mtree_destroy(&f->mt);
+	assert_int_equal(mtree_store_range(&f->mt, poison, ULONG_MAX, V(2),
+					   GFP_KERNEL), 0);
+}
+
 static void test_overlapping_stores(void **state)
 {
 	struct fixture *f = *state;
@@ -565,6 +592,8 @@ int main(void)
 		T(test_root_entry),
 		T(test_whole_range),
 		T(test_extreme_indices),
+		T(test_index_values_are_data),
+		TA(test_index_values_are_data),
 		T(test_overlapping_stores),
 		T(test_insert),
 		T(test_zero_entry),

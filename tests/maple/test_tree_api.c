@@ -450,6 +450,55 @@ static void test_alloc_range(void **state)
 	assert_int_equal(next, 2002);
 }
 
+/*
+ * mtree_alloc_cyclic stores inside [range_lo, range_hi] whatever *next
+ * holds: above range_hi it starts over at range_lo (a wrap), and a full
+ * range is -EBUSY with nothing stored.  Also at the top of the index space,
+ * where *next wraps to 0.
+ */
+static void test_alloc_cyclic_bounds(void **state)
+{
+	struct fixture *f = *state;
+	unsigned long start = 77, next;
+	const unsigned long top = ULONG_MAX;
+
+	for (unsigned long i = 100; i <= 102; i++)
+		assert_int_equal(mtree_store(&f->mt, i, V(i), GFP_KERNEL), 0);
+	/* full, with *next above the range, at it, and below it */
+	for (unsigned long n = 0; n < 4; n++) {
+		next = n == 0 ? 500 : n == 1 ? 103 : n == 2 ? 101 : 0;
+		assert_int_equal(mtree_alloc_cyclic(&f->mt, &start, V(9), 100,
+						    102, &next, GFP_KERNEL),
+				 -EBUSY);
+		assert_int_equal(start, 77);
+		assert_null(mtree_load(&f->mt, 103));
+		assert_null(mtree_load(&f->mt, 99));
+	}
+	assert_int_equal(next, 0);
+	/* room again: *next above the range finds it, as a wrap */
+	mtree_erase(&f->mt, 101);
+	next = 500;
+	assert_int_equal(mtree_alloc_cyclic(&f->mt, &start, V(8), 100, 102,
+					    &next, GFP_KERNEL), 1);
+	assert_int_equal(start, 101);
+	assert_int_equal(next, 102);
+	assert_null(mtree_load(&f->mt, 103));
+
+	/* the top of the index space: the last index, then full */
+	next = top - 1;
+	assert_int_equal(mtree_alloc_cyclic(&f->mt, &start, V(7), top - 1, top,
+					    &next, GFP_KERNEL), 0);
+	assert_int_equal(start, top - 1);
+	assert_int_equal(mtree_alloc_cyclic(&f->mt, &start, V(7), top - 1, top,
+					    &next, GFP_KERNEL), 0);
+	assert_int_equal(start, top);
+	assert_int_equal(next, 0);
+	assert_int_equal(mtree_alloc_cyclic(&f->mt, &start, V(7), top - 1, top,
+					    &next, GFP_KERNEL), -EBUSY);
+	assert_int_equal(start, top);
+	assert_null(mtree_load(&f->mt, top - 2));
+}
+
 /* A narrow window low in a tree whose free space is mostly above it. */
 static void test_gap_search_low_window(void **state)
 {
@@ -602,6 +651,7 @@ int main(void)
 		T(test_mas_states),
 		T(test_bad_input),
 		TA(test_alloc_range),
+		TA(test_alloc_cyclic_bounds),
 		TA(test_gap_search_low_window),
 		T(test_height_up_and_down),
 		TA(test_height_up_and_down),

@@ -473,6 +473,17 @@ int mt_rebuild(struct mt_wr *wr)
 		wr->height = 1;
 		return build_root(wr, type, false);
 	}
+	if (b->count == 1 && !b->slot[0] && lmin == 0 && rmax == ULONG_MAX) {
+		/*
+		 * NULL over the whole index space (NULL stores absorb their
+		 * NULL neighbours, so this is every all-NULL outcome): the
+		 * tree is empty, and every node goes, whatever the height.
+		 */
+		wr->drop_root = wr->mt->ma_root;
+		wr->new_root = NULL;
+		wr->height = 0;
+		return 0;
+	}
 	wr->height = wr->lo.depth;
 	for (d = wr->lo.depth - 1;; d--) {
 		unsigned int cap = mt_type_slots(type);

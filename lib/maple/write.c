@@ -231,6 +231,8 @@ static void wr_publish(struct mt_wr *wr)
 		free_level(wr, &wr->levels[i]);
 	for (unsigned int i = 0; i < nr_discard; i++)
 		mt_free_node(mt, discard[i]);
+	if (wr->drop_root)
+		mt_free_subtree(mt, wr->drop_root);
 }
 
 /* Leave @mas on the stored range, ready for the next find or store. */
@@ -308,6 +310,7 @@ static void *write_core(struct ma_state *mas, void *entry, gfp_t gfp,
 	wr.dry_run = dry_count != NULL;
 	wr.needed = 0;
 	wr.nr_new = 0;
+	wr.drop_root = NULL;
 
 	if (!mt_root_is_node(root)) {
 		/* empty tree or a root entry: a leaf made of arrays */

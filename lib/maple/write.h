@@ -82,6 +82,9 @@ struct mt_wr {
 	struct maple_enode *swap_node;
 	unsigned int swap_depth;
 	void *new_root;
+	/* a write that leaves nothing but NULL: the old root node, whose
+	 * whole tree goes once the root is NULL (else NULL) */
+	struct maple_enode *drop_root;
 };
 
 /* rebuild.c */

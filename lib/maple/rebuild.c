@@ -101,6 +101,8 @@ static struct maple_node *wr_node_alloc(struct mt_wr *wr)
 		mas->alloc_count--;
 	} else {
 		node = mt_node_alloc(mt_allocator_of(wr->mt), wr->gfp);
+		if (!node)
+			wr->alloc_err = errno == EINVAL ? -EINVAL : -ENOMEM;
 		/* __GFP_HIGH: a write that may use the emergency reserve */
 		if (!node && (wr->gfp & __GFP_HIGH))
 			node = mt_reserve_take(wr->mt);
@@ -412,7 +414,7 @@ static int build_root(struct mt_wr *wr, enum mt_node_type type,
 		}
 		k = pack(wr, type, ULONG_MAX, enodes, maxes, gaps);
 		if (!k)
-			return -ENOMEM;
+			return wr->alloc_err;
 		if (k == 1) {
 			wr->new_root = enodes[0];
 			return 0;
@@ -446,7 +448,7 @@ int mt_rebuild_leaf(struct mt_wr *wr)
 	level_begin(wr, d);
 	enode = build_node(wr, mt_leaf, 0, wr->big.count, wr->lo.max[d]);
 	if (!enode)
-		return -ENOMEM;
+		return wr->alloc_err;
 	if (d == 0) {
 		wr->new_root = enode;
 	} else {
@@ -499,7 +501,7 @@ int mt_rebuild(struct mt_wr *wr)
 
 		k = pack(wr, type, rmax, enodes, maxes, gaps);
 		if (!k)
-			return -ENOMEM;
+			return wr->alloc_err;
 		level_parents(wr, d);
 		if (k == 1 && wr->lo.node[d - 1] == wr->hi.node[d - 1] &&
 		    wr->lo.offset[d - 1] == wr->hi.offset[d - 1]) {

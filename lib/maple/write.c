@@ -310,6 +310,7 @@ static void *write_core(struct ma_state *mas, void *entry, gfp_t gfp,
 	wr.dry_run = dry_count != NULL;
 	wr.needed = 0;
 	wr.nr_new = 0;
+	wr.alloc_err = -ENOMEM;
 	wr.drop_root = NULL;
 
 	if (!mt_root_is_node(root)) {

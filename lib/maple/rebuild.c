@@ -444,6 +444,7 @@ int mt_rebuild_leaf(struct mt_wr *wr)
 
 	wr->nr_levels = 0;
 	wr->swap_node = NULL;
+	wr->drop_root = NULL;
 	wr->height = wr->lo.depth;
 	level_begin(wr, d);
 	enode = build_node(wr, mt_leaf, 0, wr->big.count, wr->lo.max[d]);
@@ -470,6 +471,7 @@ int mt_rebuild(struct mt_wr *wr)
 
 	wr->nr_levels = 0;
 	wr->swap_node = NULL;
+	wr->drop_root = NULL;
 	if (wr->lo.depth == 0) {
 		/* no root node yet: the items become the first leaf */
 		wr->height = 1;

@@ -35,8 +35,10 @@ void *mt_reserve_take(struct maple_tree *mt)
 /*
  * Top the reserve up to @want nodes with @gfp.  Returns 0, or the reason
  * it fell short: -ENOMEM, or -EINVAL (the allocator's node misaligned).
+ * Kept out of line: inlined, its register saves ran on every write, in
+ * front of mt_reserve_refill's check that almost always finds it full.
  */
-static int reserve_fill(struct maple_tree *mt, unsigned int want, gfp_t gfp,
+static __attribute__((noinline)) int reserve_fill(struct maple_tree *mt, unsigned int want, gfp_t gfp,
 			bool count)
 {
 	struct mt_allocator *alloc = mt_allocator_of(mt);

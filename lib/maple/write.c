@@ -310,8 +310,6 @@ static void *write_core(struct ma_state *mas, void *entry, gfp_t gfp,
 	wr.dry_run = dry_count != NULL;
 	wr.needed = 0;
 	wr.nr_new = 0;
-	wr.alloc_err = -ENOMEM;
-	wr.drop_root = NULL;
 
 	if (!mt_root_is_node(root)) {
 		/* empty tree or a root entry: a leaf made of arrays */

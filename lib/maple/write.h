@@ -66,8 +66,8 @@ struct mt_wr {
 	gfp_t gfp;
 	bool dry_run;          /* count the nodes needed, allocate nothing */
 	unsigned int needed;   /* nodes this write took (or would take) */
-	int alloc_err;         /* why a node could not be had: -ENOMEM, or
-				* -EINVAL (the allocator's node misaligned) */
+	int alloc_err;         /* set when a node could not be had: -ENOMEM,
+				* or -EINVAL (the allocator's node misaligned) */
 	unsigned int height;
 
 	struct mt_path lo, hi; /* paths to the first and last leaf touched */

@@ -378,8 +378,12 @@ int mtree_alloc_rrange(struct maple_tree *mt, unsigned long *startp,
 /*
  * mtree_alloc_cyclic - store @entry at the first free index at or after
  * *@next inside [@range_lo, @range_hi], wrapping to @range_lo once.
- * *@startp gets the index, *@next the index after it.  Returns 0; 1 if the
- * search wrapped; -EBUSY (full); -EINVAL; -ENOMEM.
+ * *@next may hold any value: below @range_lo the search starts there,
+ * above @range_hi it starts over at @range_lo (a wrap).  Nothing is ever
+ * stored outside [@range_lo, @range_hi].  *@startp gets the index, *@next
+ * the index after it (0 after ULONG_MAX).  Returns 0; 1 if the search
+ * wrapped; -EBUSY (full: nothing stored, *@startp and *@next unchanged);
+ * -EINVAL; -ENOMEM.
  */
 int mtree_alloc_cyclic(struct maple_tree *mt, unsigned long *startp,
 		       void *entry, unsigned long range_lo,

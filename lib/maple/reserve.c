@@ -38,8 +38,8 @@ void *mt_reserve_take(struct maple_tree *mt)
  * Kept out of line: inlined, its register saves ran on every write, in
  * front of mt_reserve_refill's check that almost always finds it full.
  */
-static __attribute__((noinline)) int reserve_fill(struct maple_tree *mt, unsigned int want, gfp_t gfp,
-			bool count)
+static __attribute__((noinline)) int
+reserve_fill(struct maple_tree *mt, unsigned int want, gfp_t gfp, bool count)
 {
 	struct mt_allocator *alloc = mt_allocator_of(mt);
 

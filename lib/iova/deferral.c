@@ -321,13 +321,6 @@ bool iova_deferral_drain_blocking(struct iova_domain *iovad)
 	return done != 0;
 }
 
-bool iova_deferral_parked_in(struct iova_domain *iovad, unsigned long lo,
-			     unsigned long hi)
-{
-	struct iova_deferral *d = iovad->deferral;
-
-	return d->st.parked_now && d->win_lo <= hi && lo <= d->win_hi;
-}
 
 bool iova_deferral_clear(struct iova_domain *iovad, unsigned long lo,
 			 unsigned long hi, gfp_t gfp)

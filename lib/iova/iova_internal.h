@@ -206,9 +206,15 @@ bool iova_deferral_clear(struct iova_domain *iovad, unsigned long lo,
  * true if any was (search again then).  May block. */
 bool iova_deferral_drain_blocking(struct iova_domain *iovad);
 /* Under the lock: may a parked range lie in [@lo, @hi]?  (The window
- * that covers every parked range meets it.) */
-bool iova_deferral_parked_in(struct iova_domain *iovad, unsigned long lo,
-			     unsigned long hi);
+ * that covers every parked range meets it.)  Inline: the kernel API's
+ * 32-bit shortcut asks it on every answer it gives. */
+static inline bool iova_deferral_parked_in(struct iova_domain *iovad,
+					   unsigned long lo, unsigned long hi)
+{
+	const struct iova_deferral *d = iovad->deferral;
+
+	return d->st.parked_now && d->win_lo <= hi && lo <= d->win_hi;
+}
 
 /* ---- rcache.c: size caches ----------------------------------------- */
 

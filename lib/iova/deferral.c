@@ -369,18 +369,23 @@ static void retry(struct iova_timer *t)
 	struct iova_domain *iovad = d->iovad;
 	struct iova_deferral_stats snap;
 	struct iova_backoff policy;
-	bool nomem = false, warn = false, ran;
+	bool nomem = false, warn = false;
 	uint64_t now;
 
 	iova_lock(iovad);
 	now = iova_monotonic_ns();
 	/* cancelled while on its way, or re-armed for later: not a retry */
-	ran = d->armed && now >= d->due_ns && d->st.parked_now;
-	if (!ran) {
+	if (!d->armed || now < d->due_ns) {
 		iova_unlock(iovad);
 		return;
 	}
 	d->armed = false;
+	if (!d->st.parked_now) {
+		/* cannot happen (whatever empties the set disarms); if it
+		 * did, the next park must still arm */
+		iova_unlock(iovad);
+		return;
+	}
 	d->st.worker_wakeups++;
 	d->st.drained_worker += drain(iovad, GFP_KERNEL, UINT64_MAX, UINT64_MAX,
 				      &nomem);

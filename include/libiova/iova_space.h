@@ -54,7 +54,11 @@ struct iova_space_config {
 	 * The valid windows: disjoint, non-empty, granule-aligned (start a
 	 * multiple of the granule, last + 1 too), inside the address width,
 	 * in any order.  nr_windows 0 means one window covering the whole
-	 * address width.
+	 * address width.  Windows that touch (one ends just below where
+	 * another starts) are one range to the IOMMU and are merged into
+	 * one window when the space is created: an allocation may span
+	 * the seam, and iova_space_window and the stats count the merged
+	 * windows.
 	 */
 	const struct iova_range *windows;
 	unsigned int nr_windows;
@@ -142,7 +146,9 @@ int iova_space_for_each(struct iova_space *space, iova_range_fn fn,
 			void *arg);
 
 /* Every free hole inside a window that intersects [@min, @max], clipped
- * to it, in address order.  Lock-free.  -EINVAL if min > max. */
+ * to it byte for byte, in address order: a hole that meets [@min, @max]
+ * in only part of a granule is reported as that part.  Lock-free.
+ * -EINVAL if min > max. */
 int iova_space_for_each_hole(struct iova_space *space, uint64_t min,
 			     uint64_t max, iova_range_fn fn, void *arg);
 
@@ -153,14 +159,15 @@ struct iova_space_stats {
 	uint64_t cache_hits;      /* allocations served by a size cache */
 	uint64_t cache_misses;    /* cacheable allocations that went to the
 				   * tree */
-	unsigned int nr_windows;
+	unsigned int nr_windows;  /* after merging touching windows */
 };
 
 /* Counters of @space.  Returns 0 or -EINVAL.  Never blocks for long. */
 int iova_space_stats(struct iova_space *space, struct iova_space_stats *st);
 
 /*
- * iova_space_window - window @index (in address order) into *@window and
+ * iova_space_window - window @index (in address order; touching windows
+ * of the config count as one, merged) into *@window and
  * its largest free hole into *@largest_hole (0 when full).  Returns 0 or
  * -EINVAL (no such window).  Walks the window: O(allocations in it).
  */

@@ -168,8 +168,14 @@ int iova_domain_init_rcaches(struct iova_domain *iovad);
 /*
  * put_iova_domain - free every IOVA, cached and parked ones included, and
  * every node; the domain must then be initialized again before use.  The
- * caller guarantees no other call on @iovad runs or follows.  Waits for
- * an RCU grace period (find_iova readers finish first).
+ * caller guarantees no other call on @iovad runs or follows.  The tree is
+ * in RCU mode, so its nodes reach their allocator from liburcu's call_rcu
+ * thread after a grace period: when the tree was given a node allocator
+ * of the caller's own (mt_set_allocator), put_iova_domain waits for that
+ * (an rcu_barrier), so the allocator can be destroyed with
+ * mt_allocator_destroy, or checked for leaks, as soon as it returns.
+ * Then it must not be called under mt_read_lock() or from an RCU
+ * callback.  With the default allocator it does not wait.  Blocks.
  */
 void put_iova_domain(struct iova_domain *iovad);
 

@@ -87,7 +87,14 @@ int iova_space_create(const struct iova_space_config *config,
 
 /*
  * iova_space_destroy - free @space and everything in it.  No other call
- * on @space may run or follow.  NULL does nothing.
+ * on @space may run or follow.  NULL does nothing.  With a node_allocator
+ * of the caller's own in the config, waits until every node of the space
+ * is back in it (the tree frees nodes after an RCU grace period, from
+ * liburcu's call_rcu thread; this waits for those callbacks, an
+ * rcu_barrier), so the allocator can be destroyed with
+ * mt_allocator_destroy, or checked for leaks, as soon as this returns;
+ * then it must not be called under mt_read_lock() or from an RCU
+ * callback.  With the default allocator it does not wait.  Blocks.
  */
 void iova_space_destroy(struct iova_space *space);
 

@@ -351,6 +351,36 @@ static void test_fast_rounds_small_sizes(void **state)
 	assert_true(alloc_iova_fast(&f->iovad, 1, 0x1000, false) <= 0x1000);
 }
 
+/* A domain on a node allocator of its own: once put_iova_domain returns,
+ * every node is back and the allocator can be destroyed, with no RCU
+ * barrier of the caller's. */
+static void test_put_returns_every_node(void **state)
+{
+	struct mt_allocator *a = mt_node_cache_create(NULL);
+	struct mt_alloc_stats st;
+	struct iova_domain d;
+	struct iova *got[300];
+
+	(void)state;
+	assert_non_null(a);
+	assert_int_equal(init_iova_domain(&d, 4096, 1), 0);
+	assert_int_equal(mt_set_allocator(&d.tree, a), 0);
+	assert_int_equal(iova_domain_init_rcaches(&d), 0);
+	for (int i = 0; i < 300; i++) {
+		got[i] = alloc_iova(&d, 1 + i % 5, 0xfffff, false);
+		assert_non_null(got[i]);
+	}
+	for (int i = 0; i < 300; i += 2)
+		__free_iova(&d, got[i]);
+	free_iova_fast(&d, alloc_iova_fast(&d, 1, 0xfffff, false), 1);
+	mt_allocator_stats(a, &st);
+	assert_true(st.live > 1);
+	put_iova_domain(&d);
+	mt_allocator_stats(a, &st);
+	assert_int_equal(st.live, 0);
+	assert_int_equal(mt_allocator_destroy(a), 0);
+}
+
 static void test_bad_input(void **state)
 {
 	struct fx *f = *state;
@@ -402,6 +432,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_fast_rounds_small_sizes,
 						setup, teardown),
+		cmocka_unit_test(test_put_returns_every_node),
 		cmocka_unit_test_setup_teardown(test_bad_input, setup,
 						teardown),
 	};

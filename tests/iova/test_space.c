@@ -382,6 +382,35 @@ static void test_hole_and_lookup_edges(void **state)
 	iova_space_destroy(s);
 }
 
+/* A space on a node allocator of its own: once iova_space_destroy
+ * returns, every node is back and the allocator can be destroyed, with
+ * no RCU barrier of the caller's. */
+static void test_destroy_returns_every_node(void **state)
+{
+	struct iova_space_config c = { .address_width = 48 };
+	struct mt_alloc_stats st;
+	struct iova_space *s;
+	uint64_t iova[300];
+
+	(void)state;
+	c.node_allocator = mt_node_cache_create(NULL);
+	assert_non_null(c.node_allocator);
+	assert_int_equal(iova_space_create(&c, &s), 0);
+	/* enough entries for a tree of several levels, and frees in RCU
+	 * mode that retire nodes */
+	for (int i = 0; i < 300; i++)
+		assert_int_equal(iova_space_alloc(s, 4096 * (1 + i % 5), 0, 0,
+						  UINT64_MAX, 0, &iova[i]), 0);
+	for (int i = 0; i < 300; i += 2)
+		assert_int_equal(iova_space_free(s, iova[i]), 0);
+	mt_allocator_stats(c.node_allocator, &st);
+	assert_true(st.live > 1);
+	iova_space_destroy(s);
+	mt_allocator_stats(c.node_allocator, &st);
+	assert_int_equal(st.live, 0);
+	assert_int_equal(mt_allocator_destroy(c.node_allocator), 0);
+}
+
 static void test_exhaustion_small_space(void **state)
 {
 	struct iova_range win = { 0x10000, 0x1ffff }; /* 16 pages */
@@ -488,6 +517,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test(test_touching_windows_merge),
 		cmocka_unit_test(test_hole_and_lookup_edges),
+		cmocka_unit_test(test_destroy_returns_every_node),
 		cmocka_unit_test_setup_teardown(test_bad_input, setup,
 						teardown),
 	};

@@ -159,12 +159,25 @@ int iova_space_for_each(struct iova_space *space, iova_range_fn fn,
 int iova_space_for_each_hole(struct iova_space *space, uint64_t min,
 			     uint64_t max, iova_range_fn fn, void *arg);
 
+/*
+ * The size caches' counters.  An allocation request is cacheable when it
+ * is top-down (no IOVA_ALLOC_BOTTOM_UP), its size in granules is a power
+ * of two no larger than cache_max_granules, and its alignment (in
+ * granules) is at most that size; it is then a hit (served by a cache) or
+ * a miss (a cache had nothing inside [min, max]; it went to the tree).
+ * Other requests - bottom-up, over-aligned, other sizes - skip the caches
+ * and count as neither.  Frees fill the caches independently of how the
+ * allocation was made: freeing any allocation whose size in granules is
+ * such a power of two and whose address is aligned to that size puts it
+ * in a cache (so bottom-up and over-aligned allocations may fill a cache
+ * they never take from).
+ */
 struct iova_space_stats {
 	uint64_t allocations;     /* live allocations */
 	uint64_t bytes_allocated; /* their total size */
 	uint64_t cached;          /* freed allocations held by size caches */
-	uint64_t cache_hits;      /* allocations served by a size cache */
-	uint64_t cache_misses;    /* cacheable allocations that went to the
+	uint64_t cache_hits;      /* cacheable requests a cache served */
+	uint64_t cache_misses;    /* cacheable requests that went to the
 				   * tree */
 	unsigned int nr_windows;  /* after merging touching windows */
 };

@@ -177,6 +177,51 @@ static void test_cache_hits_and_double_free(void **state)
 	assert_int_equal(st.allocations, 1);
 }
 
+/* Which requests count in cache_hits / cache_misses, and which frees fill
+ * the caches, as iova_space_stats documents. */
+static void test_cacheable_requests(void **state)
+{
+	struct iova_space_config c = { .address_width = 40 };
+	struct iova_space_stats st;
+	struct iova_space *s;
+	uint64_t a, b, x;
+
+	(void)state;
+	assert_int_equal(iova_space_create(&c, &s), 0);
+	/* not cacheable: bottom-up, over-aligned, not a power of two, too
+	 * large (64 granules > 32) */
+	assert_int_equal(iova_space_alloc(s, 4 * 4096, 16 * KiB, 0, UINT64_MAX,
+					  IOVA_ALLOC_BOTTOM_UP, &a), 0);
+	assert_int_equal(a, 16 * KiB);
+	assert_int_equal(iova_space_alloc(s, 4096, 64 * KiB, 0, UINT64_MAX, 0,
+					  &b), 0);
+	assert_int_equal(iova_space_alloc(s, 3 * 4096, 0, 0, UINT64_MAX, 0,
+					  &x), 0);
+	assert_int_equal(iova_space_alloc(s, 64 * 4096, 0, 0, UINT64_MAX, 0,
+					  &x), 0);
+	iova_space_stats(s, &st);
+	assert_int_equal(st.cache_hits, 0);
+	assert_int_equal(st.cache_misses, 0);
+	/* cacheable: top-down, a power of two, aligned at most to its size */
+	assert_int_equal(iova_space_alloc(s, 4 * 4096, 16 * KiB, 0, UINT64_MAX,
+					  0, &x), 0);
+	iova_space_stats(s, &st);
+	assert_int_equal(st.cache_misses, 1);
+	/* the bottom-up and the over-aligned allocation fill the caches */
+	assert_int_equal(iova_space_free(s, a), 0);
+	assert_int_equal(iova_space_free(s, b), 0);
+	iova_space_stats(s, &st);
+	assert_int_equal(st.cached, 2);
+	/* and a cacheable request takes from them */
+	assert_int_equal(iova_space_alloc(s, 4 * 4096, 0, 0, UINT64_MAX, 0,
+					  &x), 0);
+	assert_int_equal(x, a);
+	iova_space_stats(s, &st);
+	assert_int_equal(st.cache_hits, 1);
+	assert_int_equal(st.cache_misses, 1);
+	iova_space_destroy(s);
+}
+
 static int count_range(void *arg, const struct iova_range *r)
 {
 	uint64_t *sum = arg;
@@ -518,6 +563,7 @@ int main(void)
 		cmocka_unit_test(test_touching_windows_merge),
 		cmocka_unit_test(test_hole_and_lookup_edges),
 		cmocka_unit_test(test_destroy_returns_every_node),
+		cmocka_unit_test(test_cacheable_requests),
 		cmocka_unit_test_setup_teardown(test_bad_input, setup,
 						teardown),
 	};

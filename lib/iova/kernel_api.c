@@ -448,8 +448,8 @@ LIBIOVA_EXPORT struct iova *reserve_iova(struct iova_domain *iovad,
  * Checked mode: tag (@cached) or untag the tree entry of the allocation at
  * @pfn as sitting in a size cache.  An exact-range store: no memory.
  */
-static void set_cached(struct iova_domain *iovad, unsigned long pfn,
-		       bool cached)
+static __attribute__((noinline, cold)) void
+set_cached(struct iova_domain *iovad, unsigned long pfn, bool cached)
 {
 	unsigned long lo, hi;
 	void *entry;
@@ -488,7 +488,7 @@ LIBIOVA_EXPORT unsigned long alloc_iova_fast(struct iova_domain *iovad,
 						    iovad->start_pfn,
 						    limit_pfn);
 		if (pfn) {
-			if (iovad->checked_free)
+			if (unlikely(iovad->checked_free))
 				set_cached(iovad, pfn, false);
 			return pfn;
 		}
@@ -508,10 +508,12 @@ LIBIOVA_EXPORT unsigned long alloc_iova_fast(struct iova_domain *iovad,
  * free_iova_fast in checked mode: the allocation must start at @pfn with
  * the size alloc_iova_fast gave @size, and must not be cached already.
  * One that goes to a cache is tagged first, under the same lock, so a
- * second free of it is caught from then on.
+ * second free of it is caught from then on.  Out of line (as is
+ * set_cached): the unchecked fast path stays as short as it was.
  */
-static void free_fast_checked(struct iova_domain *iovad, unsigned long pfn,
-			      unsigned long size, unsigned int log_size)
+static __attribute__((noinline, cold)) void
+free_fast_checked(struct iova_domain *iovad, unsigned long pfn,
+		  unsigned long size, unsigned int log_size)
 {
 	bool cache = log_size < iova_rcaches_classes(iovad->rcaches);
 	struct free_misuse m = { 0 };
@@ -548,7 +550,7 @@ LIBIOVA_EXPORT void free_iova_fast(struct iova_domain *iovad,
 	if (!iova_domain_ready(iovad) || !size)
 		return;
 	log_size = (unsigned int)iova_ulong_log2_ceil(size);
-	if (iovad->checked_free) {
+	if (unlikely(iovad->checked_free)) {
 		free_fast_checked(iovad, pfn, size, log_size);
 		return;
 	}

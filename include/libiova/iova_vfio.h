@@ -66,7 +66,9 @@ struct iova_vfio_config {
 struct iova_vfio_info {
 	uint64_t pgsizes;            /* supported IOMMU page sizes, bitmap */
 	uint64_t granule;            /* the smallest of them: the space's */
-	unsigned int nr_windows;     /* valid IOVA ranges (iova_space_window) */
+	/* valid IOVA windows, as iova_space_window indexes them: ranges
+	 * the kernel reports that touch count as one */
+	unsigned int nr_windows;
 	uint64_t mappings;           /* live mappings made through us */
 	uint64_t budget;             /* mappings the kernel still allows */
 	int budget_reported;         /* 1: from the DMA-available capability;

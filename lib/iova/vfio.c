@@ -127,6 +127,7 @@ LIBIOVA_EXPORT int iova_vfio_open(const struct iova_vfio_config *config,
 	const struct vfio_iommu_type1_info_dma_avail *avail;
 	struct vfio_iommu_type1_info *info;
 	struct iova_space_config sc;
+	struct iova_space_stats st;
 	struct iova_range *windows = NULL;
 	struct iova_vfio *v;
 	int err;
@@ -178,6 +179,10 @@ LIBIOVA_EXPORT int iova_vfio_open(const struct iova_vfio_config *config,
 		free(v);
 		return err;
 	}
+	/* the space merges ranges that touch: count the windows it has, as
+	 * iova_space_window indexes them */
+	iova_space_stats(v->space, &st);
+	v->nr_windows = st.nr_windows;
 	vfio_xlate_init(v);
 	*out = v;
 	return 0;

@@ -69,6 +69,35 @@ static void test_windows_from_the_kernel(void **state)
 	iova_vfio_close(v);
 }
 
+/* Ranges that touch are one window to the IOMMU: the space merges them,
+ * and the info counts the windows iova_space_window indexes. */
+static void test_touching_ranges_are_one_window(void **state)
+{
+	struct fake f;
+	struct iova_vfio *v;
+	struct iova_vfio_info info;
+	struct iova_range w;
+	uint64_t largest;
+
+	(void)state;
+	x86_host(&f);
+	f.ranges[0] = (struct vfio_iova_range){ 0, 0x3fffffffull };
+	f.ranges[1] = (struct vfio_iova_range){ 0x40000000ull, MSI_START - 1 };
+	f.ranges[2] = (struct vfio_iova_range){ MSI_LAST + 1,
+						(1ull << 39) - 1 };
+	f.nr_ranges = 3;
+	v = open_fake(&f);
+	assert_int_equal(iova_vfio_get_info(v, &info), 0);
+	assert_int_equal(info.nr_windows, 2);
+	assert_int_equal(iova_space_window(iova_vfio_space(v), 0, &w,
+					   &largest), 0);
+	assert_int_equal(w.start, 0);
+	assert_int_equal(w.last, MSI_START - 1);
+	assert_int_equal(iova_space_window(iova_vfio_space(v), 2, &w,
+					   &largest), -EINVAL);
+	iova_vfio_close(v);
+}
+
 static void test_map_unmap_round_trip(void **state)
 {
 	struct fake f;
@@ -233,6 +262,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_windows_from_the_kernel),
+		cmocka_unit_test(test_touching_ranges_are_one_window),
 		cmocka_unit_test(test_map_unmap_round_trip),
 		cmocka_unit_test(test_all_or_nothing),
 		cmocka_unit_test(test_short_unmap_and_bad_input),

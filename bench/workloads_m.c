@@ -107,7 +107,9 @@ static void w_rand_insert(const struct rmap_ops *ops, unsigned long n,
  * A lookup reads, at each level, the node's 15 pivots (bytes 8-127: its
  * first two 64-byte lines; the slot search reads all of them) and then
  * one slot (bytes 128-255: line 3 or 4).  So 3 of a node's 4 lines, 3 per
- * level, each level's address depending on the level above.  The tree
+ * level, each level's address depending on the level above.  (Our lookup
+ * prefetches all 4, so that the slot line is on its way before the search
+ * picks it; the floor counts only the 3 a lookup needs.)  The tree
  * built by sequential stores is packed to the floor (every node full but
  * the last of each level; tests/maple test_append_floor), so its shape
  * follows from N: 2N items, 16 to a leaf, 16 to an internal node.  The

@@ -43,9 +43,15 @@ static void *maple_rcu_create(bool alloc_tree)
 static void maple_destroy(void *p)
 {
 	struct maple_map *m = p;
+	bool rcu = mt_in_rcu(&m->mt);
 
 	mtree_destroy(&m->mt);
-	mt_allocator_destroy(m->alloc);
+	/* RCU mode: the nodes go back after a grace period; until then
+	 * the allocator is busy (-EBUSY) and would be left behind */
+	if (rcu)
+		urcu_memb_barrier();
+	if (mt_allocator_destroy(m->alloc))
+		abort();
 	free(m);
 }
 

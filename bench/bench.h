@@ -52,6 +52,12 @@ struct rmap_ops {
 	size_t (*bytes)(void *m);
 	/* linear hole searches: at most this many entries, 0 for no cap */
 	unsigned long search_cap;
+	/* levels of nodes a lookup walks (our tree only; NULL elsewhere):
+	 * M-rand-load's floor is built from it */
+	unsigned int (*height)(void *m);
+	/* the same library in another mode: the name of the row to report
+	 * a ratio against (maple-rcu against maple), NULL for none */
+	const char *variant_of;
 };
 
 /*
@@ -89,6 +95,7 @@ bool omap_empty_area_rev(void *m, unsigned long min, unsigned long max,
 			 unsigned long size, unsigned long *start);
 
 extern const struct rmap_ops rmap_maple;
+extern const struct rmap_ops rmap_maple_rcu;
 extern const struct rmap_ops rmap_gtree;
 extern const struct rmap_ops rmap_rbtree;
 extern const struct rmap_ops rmap_judy;

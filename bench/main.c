@@ -10,6 +10,15 @@
  *
  * The M workloads run at every --n; the I workloads at the sizes
  * WORKLOADS.md defines for them (--quick divides those by 50).
+ *
+ * Our tree runs twice, as "maple" and as "maple-rcu" (RCU mode); the
+ * maple-rcu rows add the ratio against the maple row of the same
+ * workload and N ("maple 0.80": RCU mode takes 1/0.80 the time).
+ * M-rand-load's row on our tree carries the floor of the same process
+ * (workloads_m.c): height, cache lines a lookup reads, the time of a
+ * dependent-load chase over a buffer shaped like the tree, the lookup's
+ * time over it, one miss's time, and in the note the chase's time per
+ * level.
  */
 #include <getopt.h>
 #include <malloc.h>
@@ -23,7 +32,7 @@
 #define MAX_SIZES 8
 
 static const struct rmap_ops *const impls[] = {
-	&rmap_maple, &rmap_gtree, &rmap_rbtree, &rmap_judy,
+	&rmap_maple, &rmap_maple_rcu, &rmap_gtree, &rmap_rbtree, &rmap_judy,
 };
 #define NR_IMPLS (sizeof(impls) / sizeof(impls[0]))
 
@@ -53,6 +62,7 @@ struct row {
 	const char *unit;
 	unsigned long n;
 	const char *impl;
+	const char *variant_of; /* report a ratio against this impl's row */
 	bool baseline;
 	double median, min, max;
 	double bytes;
@@ -87,6 +97,7 @@ static void run_one(const struct job *job, unsigned long n, uint64_t seed,
 		row->workload = job->m->name;
 		row->unit = job->m->unit;
 		row->impl = job->ops->name;
+		row->variant_of = job->ops->variant_of;
 		row->baseline = job->ops->baseline;
 		if (job->m->linear_search && job->ops->search_cap &&
 		    n > job->ops->search_cap) {
@@ -146,8 +157,12 @@ static void print_rows(const struct row *rows, size_t count)
 		for (size_t j = 0; j < count && r->median > 0; j++) {
 			const struct row *b = &rows[j];
 
-			if (!b->baseline || b == r || b->workload != r->workload ||
-			    b->n != r->n || b->median <= 0)
+			bool plain = r->variant_of &&
+				     !strcmp(b->impl, r->variant_of);
+
+			if ((!b->baseline && !plain) || b == r ||
+			    b->workload != r->workload || b->n != r->n ||
+			    b->median <= 0)
 				continue;
 			len += (size_t)snprintf(ratios + len, sizeof(ratios) - len,
 						"%s %.2f  ", b->impl,
@@ -192,13 +207,17 @@ static void write_json(const char *path, const struct row *rows, size_t count,
 			"\"impl\": \"%s\", \"baseline\": %s, \"ns_median\": %.2f, "
 			"\"ns_min\": %.2f, \"ns_max\": %.2f, "
 			"\"bytes_per_entry\": %.2f, \"ops\": %llu, "
-			"\"capped\": %s, \"failed\": %s, \"note\": \"%s\"}%s\n",
+			"\"capped\": %s, \"failed\": %s, \"note\": \"%s\"",
 			r->workload, r->unit, r->n, r->impl,
 			r->baseline ? "true" : "false", r->median, r->min,
 			r->max, r->bytes, (unsigned long long)r->ops,
 			r->capped ? "true" : "false",
-			r->failed ? "true" : "false", r->note,
-			i + 1 < count ? "," : "");
+			r->failed ? "true" : "false", r->note);
+		for (unsigned int k = 0; k < BENCH_AUX_MAX; k++)
+			if (r->aux_label[k])
+				fprintf(f, ", \"%s\": %.2f", r->aux_label[k],
+					r->aux[k]);
+		fprintf(f, "}%s\n", i + 1 < count ? "," : "");
 	}
 	fprintf(f, "  ]\n}\n");
 	fclose(f);

@@ -9,6 +9,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bench.h"
 #include "prng.h"
@@ -99,6 +100,179 @@ static void w_rand_insert(const struct rmap_ops *ops, unsigned long n,
 	free(p);
 }
 
+/*
+ * The floor under M-rand-load: what the lookups' memory accesses alone
+ * cost, measured in this process right after the lookups.
+ *
+ * A lookup reads, at each level, the node's 15 pivots (bytes 8-127: its
+ * first two 64-byte lines; the slot search reads all of them) and then
+ * one slot (bytes 128-255: line 3 or 4).  So 3 of a node's 4 lines, 3 per
+ * level, each level's address depending on the level above.  (Our lookup
+ * prefetches all 4, so that the slot line is on its way before the search
+ * picks it; the floor counts only the 3 a lookup needs.)  The tree
+ * built by sequential stores is packed to the floor (every node full but
+ * the last of each level; tests/maple test_append_floor), so its shape
+ * follows from N: 2N items, 16 to a leaf, 16 to an internal node.  The
+ * chase lays out a buffer of exactly that many 256-byte blocks, level by
+ * level, and per lookup loads the same 3 lines in one random block of
+ * each level, each block's position computed from the loads before it
+ * (a multiply, no compare), after drawing the same two random numbers a
+ * lookup draws.  Its time per lookup is the floor: no search, no checks,
+ * only the dependent loads on a buffer the size of the tree.
+ *
+ * Per level, the same chase at that level alone gives ns per step:
+ * levels that stay in the cache cost a few ns, a level that misses costs
+ * its line fetches (the two pivot lines come in parallel, the slot line
+ * after them).  And a plain chain of dependent single-line loads over the
+ * whole buffer gives the cost of one miss at this size.
+ */
+#define FLOOR_LEVELS_MAX 12
+#define BLOCK_WORDS 32 /* a 256-byte node */
+
+/* where the chases' results go, so that no load is optimized away */
+static volatile uint64_t floor_sink;
+
+struct floor_shape {
+	unsigned int height;
+	unsigned long count[FLOOR_LEVELS_MAX]; /* blocks per level, root first */
+	unsigned long first[FLOOR_LEVELS_MAX]; /* first block of each level */
+	unsigned long blocks;
+};
+
+static bool floor_shape_of(unsigned long n, struct floor_shape *sh)
+{
+	unsigned long level = (2 * n + 15) / 16, tmp[FLOOR_LEVELS_MAX];
+	unsigned int h = 0;
+
+	for (;;) {
+		if (h == FLOOR_LEVELS_MAX)
+			return false;
+		tmp[h++] = level;
+		if (level == 1)
+			break;
+		level = (level + 15) / 16;
+	}
+	sh->height = h;
+	sh->blocks = 0;
+	for (unsigned int l = 0; l < h; l++) {
+		sh->count[l] = tmp[h - 1 - l];
+		sh->first[l] = sh->blocks;
+		sh->blocks += sh->count[l];
+	}
+	return true;
+}
+
+/* Block of a level from the hash @x of the loads so far. */
+static inline const uint64_t *floor_block(const uint64_t *buf,
+					  const struct floor_shape *sh,
+					  unsigned int l, uint64_t x)
+{
+	uint64_t i = ((x >> 32) * sh->count[l]) >> 32;
+
+	return buf + (sh->first[l] + i) * BLOCK_WORDS;
+}
+
+/* The 3 lines a lookup reads in one node; returns the next hash. */
+static inline uint64_t floor_step(const uint64_t *blk, uint64_t x)
+{
+	/* words 1 and 8: the two pivot lines; then a slot word in line 3
+	 * or 4 chosen by the hash, as the index chooses the slot */
+	uint64_t w = blk[1] + blk[8] + blk[16 + ((x >> 7) & 15)];
+
+	return (x + w) * 0x9e3779b97f4a7c15ull;
+}
+
+/* ns per lookup of the chase over levels [@from, @to], @n lookups. */
+static double floor_chase(const uint64_t *buf, const struct floor_shape *sh,
+			  unsigned int from, unsigned int to, unsigned long n,
+			  uint64_t seed)
+{
+	struct prng rng = { seed };
+	uint64_t t0, acc = 0;
+
+	t0 = bench_now_ns();
+	for (unsigned long k = 0; k < n; k++) {
+		unsigned long r = prng_below(&rng, n), o = prng_below(&rng, 10);
+		uint64_t x = (10 * r + o) * 0x9e3779b97f4a7c15ull;
+
+		/* lookups are independent of one another, as in the
+		 * workload: the CPU may overlap them the same way */
+		for (unsigned int l = from; l <= to; l++)
+			x = floor_step(floor_block(buf, sh, l, x), x);
+		acc += x;
+	}
+	floor_sink += acc;
+	return (double)(bench_now_ns() - t0) / (double)n;
+}
+
+/* ns per dependent single-line load, random over the whole buffer. */
+static double floor_chain(const uint64_t *buf, unsigned long blocks,
+			  unsigned long steps)
+{
+	uint64_t t0, x = 0x9e3779b97f4a7c15ull;
+
+	t0 = bench_now_ns();
+	for (unsigned long k = 0; k < steps; k++) {
+		uint64_t i = ((x >> 32) * blocks) >> 32;
+
+		x = (x + buf[i * BLOCK_WORDS + ((x >> 9) & 31)]) *
+		    0x9e3779b97f4a7c15ull;
+	}
+	floor_sink += x;
+	return (double)(bench_now_ns() - t0) / (double)steps;
+}
+
+static void rand_load_floor(const struct rmap_ops *ops, void *m,
+			    unsigned long n, uint64_t seed, double lookup_ns,
+			    struct bench_result *res)
+{
+	struct floor_shape sh;
+	uint64_t *buf;
+	size_t len, bytes;
+	double floor_ns;
+
+	if (!ops->height || !floor_shape_of(n, &sh))
+		return;
+	/* the chase only stands for this tree if the shape is the tree's */
+	BENCH_CHECK(res, ops->height(m) == sh.height,
+		    "floor: the tree's height is not the packed shape's");
+	/* (RCU mode may hold back one batch of replaced nodes, up to 26) */
+	bytes = ops->bytes(m);
+	BENCH_CHECK(res, bytes >= sh.blocks * 256 &&
+			 bytes <= (sh.blocks + 26) * 256,
+		    "floor: the tree's nodes are not the packed shape's");
+	if (res->failed)
+		return;
+	len = sh.blocks * 256;
+	buf = aligned_alloc(256, len);
+	if (!buf)
+		return;
+	/* zeros: the loads add nothing to the hash, but the CPU cannot know */
+	memset(buf, 0, len);
+	floor_ns = floor_chase(buf, &sh, 0, sh.height - 1, n, seed);
+	res->aux_label[0] = "height";
+	res->aux[0] = sh.height;
+	res->aux_label[1] = "lines/lookup";
+	res->aux[1] = 3.0 * sh.height;
+	res->aux_label[2] = "floor ns";
+	res->aux[2] = floor_ns;
+	res->aux_label[3] = "lookup/floor";
+	res->aux[3] = lookup_ns / floor_ns;
+	res->aux_label[4] = "ns/miss";
+	res->aux[4] = floor_chain(buf, sh.blocks, n);
+	{
+		size_t len_note = (size_t)snprintf(res->note, sizeof(res->note),
+						   "ns/level, root first:");
+
+		for (unsigned int l = 0; l < sh.height; l++)
+			len_note += (size_t)snprintf(
+				res->note + len_note,
+				sizeof(res->note) - len_note, " %.1f",
+				floor_chase(buf, &sh, l, l, n, seed));
+	}
+	free(buf);
+}
+
 static void w_rand_load(const struct rmap_ops *ops, unsigned long n,
 			uint64_t seed, struct bench_result *res)
 {
@@ -117,6 +291,7 @@ static void w_rand_load(const struct rmap_ops *ops, unsigned long n,
 	t1 = bench_timed_end();
 	timed(res, t0, t1, n);
 	BENCH_CHECK(res, bad == 0, "lookup returned a wrong value");
+	rand_load_floor(ops, m, n, seed, res->ns_per_op, res);
 	ops->destroy(m);
 }
 

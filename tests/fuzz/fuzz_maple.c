@@ -29,6 +29,7 @@
 
 #include <libiova/maple_tree.h>
 
+#include "faults.h"
 #include "fuzz.h"
 #include "model.h"
 
@@ -39,43 +40,24 @@ struct run {
 	struct mt_allocator *cache, *fault;
 	pthread_mutex_t ext;
 	bool ext_lock, faults;
-	uint64_t fault_mask;  /* this operation's failures, bit i: request i+1 */
+	struct fz_faults fl;  /* over r->fault when faults are on */
 	unsigned long next_id;
 	unsigned long cyclic_next;
 	uint64_t zeroed_calls; /* erase-failed callbacks seen */
 };
 
-/* ---- faults -------------------------------------------------------- */
-
-static int decide(void *arg, uint64_t request, gfp_t gfp)
-{
-	struct run *r = arg;
-
-	(void)gfp;
-	return request <= 64 && ((r->fault_mask >> (request - 1)) & 1);
-}
+/* ---- faults ------------------------------------------------------- */
 
 /* Arm this operation's failures, read from the input. */
 static void faults_begin(struct run *r)
 {
-	struct mt_fault_config cfg = { .mode = MT_FAULT_CALLBACK,
-				       .decide = decide, .arg = r };
-
-	if (!r->faults)
-		return;
-	r->fault_mask = fz_bool(&r->in) ? fz_u64(&r->in) : 0;
-	FZ_CHECK(mt_fault_allocator_set(r->fault, &cfg) == 0, "fault set");
+	if (r->faults)
+		fz_faults_arm(&r->fl, fz_bool(&r->in) ? fz_u64(&r->in) : 0);
 }
 
-/* Whether a failure was injected since faults_begin(). */
 static bool faults_injected(struct run *r)
 {
-	struct mt_alloc_stats st;
-
-	if (!r->faults)
-		return false;
-	FZ_CHECK(mt_allocator_stats(r->fault, &st) == 0, "fault stats");
-	return st.injected > 0;
+	return fz_faults_injected(&r->fl);
 }
 
 /* ---- locks --------------------------------------------------------- */
@@ -769,7 +751,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct run run;
 	struct run *r = &run;
 	unsigned int nops = 0;
-	struct mt_alloc_stats st;
 	uint8_t setup;
 
 	memset(r, 0, sizeof(*r));
@@ -784,6 +765,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r->faults) {
 		r->fault = mt_fault_allocator_create(r->cache);
 		FZ_CHECK(r->fault, "fault allocator");
+		r->fl.a = r->fault;
 	}
 	mt_init_flags(&r->mt, (setup & 1 ? MT_FLAGS_ALLOC_RANGE : 0) |
 				      (setup & 2 ? MT_FLAGS_USE_RCU : 0));
@@ -856,16 +838,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nunlock(r);
 	FZ_CHECK(mtree_empty(&r->mt), "destroyed, not empty");
 	urcu_memb_barrier();
-	if (r->faults) {
-		FZ_CHECK(mt_allocator_stats(r->fault, &st) == 0 && st.live == 0,
-			 "fault allocator: %lu nodes live after destroy",
-			 (unsigned long)st.live);
-		FZ_CHECK(mt_allocator_destroy(r->fault) == 0, "destroy fault");
-	}
-	FZ_CHECK(mt_allocator_stats(r->cache, &st) == 0 && st.live == 0,
-		 "node cache: %lu nodes live after destroy",
-		 (unsigned long)st.live);
-	FZ_CHECK(mt_allocator_destroy(r->cache) == 0, "destroy cache");
+	fz_allocators_done(r->fault, r->cache);
 	pthread_mutex_destroy(&r->ext);
 	model_free(&r->model);
 	return 0;

@@ -30,7 +30,10 @@
  *
  * Errors are negative errno values: -EINVAL (bad arguments), -EEXIST
  * (insert over an entry), -EBUSY (no gap of that size), -ENOMEM.  A write
- * that fails leaves the tree exactly as it was.
+ * that fails leaves the tree exactly as it was.  Any call that allocates
+ * nodes also fails with -EINVAL, as it would with -ENOMEM, when the tree's
+ * allocator hands out a node that is not MT_NODE_SIZE-aligned (a broken
+ * user allocator: see mt_alloc.h); it is not retried.
  */
 #ifndef LIBIOVA_MAPLE_TREE_H
 #define LIBIOVA_MAPLE_TREE_H
@@ -375,8 +378,12 @@ int mtree_alloc_rrange(struct maple_tree *mt, unsigned long *startp,
 /*
  * mtree_alloc_cyclic - store @entry at the first free index at or after
  * *@next inside [@range_lo, @range_hi], wrapping to @range_lo once.
- * *@startp gets the index, *@next the index after it.  Returns 0; 1 if the
- * search wrapped; -EBUSY (full); -EINVAL; -ENOMEM.
+ * *@next may hold any value: below @range_lo the search starts there,
+ * above @range_hi it starts over at @range_lo (a wrap).  Nothing is ever
+ * stored outside [@range_lo, @range_hi].  *@startp gets the index, *@next
+ * the index after it (0 after ULONG_MAX).  Returns 0; 1 if the search
+ * wrapped; -EBUSY (full: nothing stored, *@startp and *@next unchanged);
+ * -EINVAL; -ENOMEM.
  */
 int mtree_alloc_cyclic(struct maple_tree *mt, unsigned long *startp,
 		       void *entry, unsigned long range_lo,
@@ -392,14 +399,22 @@ int mtree_alloc_cyclic(struct maple_tree *mt, unsigned long *startp,
  */
 int mtree_dup(struct maple_tree *mt, struct maple_tree *new_tree, gfp_t gfp);
 
+/* Most nodes a tree's reserve may hold (256 KiB of nodes): a write takes
+ * at most 3 nodes per level and one more for a new root, so this covers
+ * dozens of worst-case writes in the tallest trees. */
+#define MT_RESERVE_MAX 1024u
+
 /*
  * mt_reserve_nodes - keep @nr nodes in reserve for @mt.
  * A write whose gfp has __GFP_HIGH (GFP_ATOMIC; mtree_erase) takes nodes
  * from the reserve when the allocator returns none; any write with a
  * blocking gfp that succeeds tops the reserve back up to @nr.  @nr = 0
- * gives the reserve back.  Fills it now with @gfp.  Takes the tree lock.
- * Returns 0, or -ENOMEM if it could not fill it completely (the target
- * stays @nr and later blocking writes keep trying).
+ * gives the reserve back; a smaller @nr gives back the nodes above it.
+ * Fills it now with @gfp, all or nothing.  Takes the tree lock.
+ * Returns 0; -EINVAL (@mt NULL, @nr above MT_RESERVE_MAX); -ENOMEM (it
+ * could not be filled), or -EINVAL (the allocator handed out a misaligned
+ * node): on every error the nodes this call took are given back and the
+ * target and the reserve stay as they were.
  */
 int mt_reserve_nodes(struct maple_tree *mt, unsigned int nr, gfp_t gfp);
 

@@ -73,6 +73,9 @@ struct mt_alloc_stats {
  *
  * alloc:   return one MT_NODE_SIZE-byte, MT_NODE_SIZE-aligned node, or NULL.
  *          Must not block unless gfpflags_allow_blocking(gfp).  Required.
+ *          A node that is not aligned is given straight back to free and
+ *          the request fails with EINVAL (a tree's write then fails with
+ *          -EINVAL and changes nothing).
  * free:    take back a node that alloc returned.  Must not block.  May be
  *          called from any thread.  Required.
  * stats:   optional; fill the allocator-specific fields of *st
@@ -153,7 +156,8 @@ int mt_allocator_destroy(struct mt_allocator *a);
  *       __GFP_ZERO zeroes the node.
  *
  * Returns the node, or NULL with errno ENOMEM (no memory, or a fault
- * injected) or EINVAL (@a is NULL).
+ * injected) or EINVAL (@a is NULL, or the allocator returned a node that
+ * is not MT_NODE_SIZE-aligned: that node went back to its free operation).
  */
 void *mt_node_alloc(struct mt_allocator *a, gfp_t gfp);
 
@@ -166,7 +170,8 @@ void *mt_node_alloc(struct mt_allocator *a, gfp_t gfp);
  *
  * Returns 0 with every slot of @nodes filled; -ENOMEM with no node taken
  * (the nodes obtained before the failure are given back) and @nodes left
- * unspecified; -EINVAL for a NULL @a or @nodes or a zero @count.
+ * unspecified; -EINVAL for a NULL @a or @nodes or a zero @count, and, with
+ * no node taken, when the allocator returned a misaligned node.
  */
 int mt_node_alloc_bulk(struct mt_allocator *a, gfp_t gfp, size_t count,
 		       void **nodes);

@@ -77,18 +77,47 @@ static inline void allocator_call_free(struct mt_allocator *a, void *node)
 		a->ops->free(a->priv, node);
 }
 
+/*
+ * Every node reaches a tree through mt_node_alloc() or
+ * mt_node_alloc_bulk(), so this is where the alignment the tree's tagged
+ * pointers rely on is checked (the node cache's carving guarantees it).  A
+ * misaligned node is handed straight back to the allocator that gave it
+ * and the request fails with EINVAL: the caller's allocation-failure path
+ * then undoes whatever it had started, and nothing is lost.
+ */
+static inline bool node_misaligned(const struct mt_allocator *a,
+				   const void *node)
+{
+	return a->kind != MT_ALLOCATOR_NODE_CACHE &&
+	       unlikely((uintptr_t)node & (MT_NODE_SIZE - 1));
+}
+
+/* A failed request's errno: a fault allocator passes on its own (EINVAL
+ * from its inner allocator, ENOMEM when it injects); other allocators
+ * return NULL only for want of memory. */
+static inline int failure_errno(const struct mt_allocator *a)
+{
+	if (a->kind == MT_ALLOCATOR_FAULT && errno == EINVAL)
+		return EINVAL;
+	return ENOMEM;
+}
+
 LIBIOVA_EXPORT void *mt_node_alloc(struct mt_allocator *a, gfp_t gfp)
 {
 	void *node;
+	int err;
 
 	if (unlikely(!a)) {
 		errno = EINVAL;
 		return NULL;
 	}
 	node = allocator_call_alloc(a, gfp);
-	if (unlikely(!node)) {
+	if (unlikely(!node || node_misaligned(a, node))) {
+		err = node ? EINVAL : failure_errno(a);
+		if (node)
+			a->ops->free(a->priv, node);
 		atomic_fetch_add_explicit(&a->failures, 1, memory_order_relaxed);
-		errno = ENOMEM;
+		errno = err;
 		return NULL;
 	}
 	if (a->kind != MT_ALLOCATOR_NODE_CACHE)
@@ -102,13 +131,21 @@ LIBIOVA_EXPORT int mt_node_alloc_bulk(struct mt_allocator *a, gfp_t gfp,
 				      size_t count, void **nodes)
 {
 	size_t i;
+	int err = ENOMEM;
 
 	if (!a || !nodes || !count)
 		return -EINVAL;
 	for (i = 0; i < count; i++) {
 		nodes[i] = allocator_call_alloc(a, gfp);
-		if (unlikely(!nodes[i]))
+		if (unlikely(!nodes[i])) {
+			err = failure_errno(a);
 			goto undo;
+		}
+		if (node_misaligned(a, nodes[i])) {
+			a->ops->free(a->priv, nodes[i]);
+			err = EINVAL;
+			goto undo;
+		}
 		if (gfp & __GFP_ZERO)
 			memset(nodes[i], 0, MT_NODE_SIZE);
 	}
@@ -121,7 +158,7 @@ undo:
 	while (i--)
 		allocator_call_free(a, nodes[i]);
 	atomic_fetch_add_explicit(&a->failures, 1, memory_order_relaxed);
-	return -ENOMEM;
+	return -err;
 }
 
 int mt_allocator_check_free(struct mt_allocator *a, void *node)

@@ -74,7 +74,11 @@ LIBIOVA_EXPORT int mtree_alloc_rrange(struct maple_tree *mt,
 	return alloc_in(mt, startp, entry, size, min, max, gfp, true);
 }
 
-/* The first free index at or after *next, wrapping to range_lo once. */
+/*
+ * The first free index at or after *next, wrapping to range_lo once.  Both
+ * searches stay inside [range_lo, range_hi]: *next may lie anywhere, above
+ * range_hi too (then the search starts over at range_lo).
+ */
 static int cyclic_op(struct ma_state *mas, gfp_t gfp, void *arg)
 {
 	struct alloc_args *a = arg;
@@ -86,7 +90,8 @@ static int cyclic_op(struct ma_state *mas, gfp_t gfp, void *arg)
 	a->wrapped = false;
 	ret = min <= hi ? mas_empty_area(mas, min, hi, 1) : -EBUSY;
 	if (ret == -EBUSY && min > lo) {
-		ret = mas_empty_area(mas, lo, min - 1, 1);
+		/* below where the first search began, and never above hi */
+		ret = mas_empty_area(mas, lo, min - 1 < hi ? min - 1 : hi, 1);
 		a->wrapped = true;
 	}
 	if (ret)

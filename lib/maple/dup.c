@@ -105,17 +105,18 @@ LIBIOVA_EXPORT int mtree_dup(struct maple_tree *mt, struct maple_tree *new_tree,
 		if (drop)
 			dup_unlock(mt, new_tree);
 		grown = realloc(nodes, need * sizeof(*nodes));
+		ret = -ENOMEM;
 		if (grown) {
 			nodes = grown;
-			if (!mt_node_alloc_bulk(alloc, gfp, need, nodes))
+			/* -EINVAL: the allocator's nodes are misaligned */
+			ret = mt_node_alloc_bulk(alloc, gfp, need, nodes);
+			if (!ret)
 				have = need;
 		}
 		if (drop)
 			dup_lock(mt, new_tree);
-		if (have != need) {
-			ret = -ENOMEM;
+		if (ret)
 			break;
-		}
 	}
 	if (ret) {
 		free_nodes(alloc, nodes, have);

@@ -73,8 +73,11 @@ static void *fault_alloc_node(void *priv, gfp_t gfp)
 			f->injected++;
 	}
 	pthread_mutex_unlock(&f->lock);
-	if (fail)
+	if (fail) {
+		errno = ENOMEM;
 		return NULL;
+	}
+	/* the inner allocator's failure keeps its errno (alloc.c) */
 	return mt_node_alloc(f->inner, gfp & ~__GFP_ZERO);
 }
 

@@ -134,8 +134,12 @@ int mt_locked_write(struct ma_state *mas, gfp_t gfp, mt_write_op op,
 		mtree_unlock(mt);
 		bool got = mas_nomem(mas, gfp);
 		mtree_lock(mt);
-		if (!got)
+		if (!got) {
+			/* -ENOMEM still, or -EINVAL from the allocator */
+			if (mas_is_err(mas))
+				ret = xa_err(mas->node);
 			break;
+		}
 	}
 	if (!ret && may_drop)
 		mt_reserve_refill_unlocked(mt, gfp);

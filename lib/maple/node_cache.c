@@ -4,9 +4,9 @@
  *
  * Nodes are carved from chunks mapped from the system and never returned
  * before the cache is destroyed.  Chunks start at 64 KiB and double up to
- * 2 MiB; those are 2 MiB-aligned and marked for transparent huge pages,
- * so a big tree's walks miss the TLB far less.  Free nodes live in two
- * places:
+ * 2 MiB; all are 64 KiB-aligned, and 2 MiB ones are 2 MiB-aligned and
+ * marked for transparent huge pages, so a big tree's walks miss the TLB
+ * far less.  Free nodes live in two places:
  *
  *   - per-thread magazines: a small array of node pointers per (thread,
  *     cache), used without any lock.  An allocation pops from the calling
@@ -50,8 +50,9 @@
 #define NC_MAG_NODES 32
 #define NC_TLS_SLOTS 4
 #define NC_DEFAULT_BLOCK_MS 10
-/* Debug builds mark free nodes in their second word to catch double frees. */
-#define NC_FREE_POISON ((uintptr_t)0x6672656564656164ull)
+/* Every chunk is aligned to a segment; see "handed-out map" below. */
+#define NC_SEGMENT NC_CHUNK_MIN
+#define NC_SEGMENT_NODES (NC_SEGMENT / MT_NODE_SIZE)
 
 struct nc_bundle;
 
@@ -124,12 +125,10 @@ static void nc_key_create(void)
  * matters: the nodes a thread takes from the depot were mostly last
  * written by another thread (liburcu's call_rcu thread, for RCU trees),
  * and a list linked through each of them cost one cache miss per node,
- * one after the other, with the lock held.  Word 1 stays free for the
- * debug builds' free mark.
+ * one after the other, with the lock held.
  */
 struct nc_bundle {
 	struct nc_bundle *next;
-	uintptr_t free_mark;
 	unsigned int count;
 	void *nodes[NC_MAG_NODES / 2 - 1];
 };
@@ -190,6 +189,60 @@ static void magazine_flush(struct node_cache *c, struct nc_magazine *m,
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* ---- handed-out map (debug builds) ------------------------------------ */
+
+/*
+ * Debug builds check every free: the node must be handed out now.  The
+ * mark of that lives outside every node a user gets: each 64 KiB segment
+ * of a chunk (chunks are segment-aligned) keeps its first node for a map
+ * with one bit per node of the segment, set from allocation to free.  A
+ * mark inside the node itself (a poison word) would be user data - a pivot,
+ * or anything a caller of mt_node_alloc() writes - and a node holding that
+ * value by chance would read as free.  The map is found from a node's
+ * address with one mask, without the cache lock; bits of one word belong
+ * to nodes that different threads hand around, hence the atomics.  It
+ * costs 1 node in 256, in debug builds only.
+ */
+struct nc_segment_map {
+	_Atomic uint64_t out[NC_SEGMENT_NODES / 64];
+};
+
+_Static_assert(sizeof(struct nc_segment_map) <= MT_NODE_SIZE,
+	       "a segment's map fits in its first node");
+
+static inline _Atomic uint64_t *map_word(const void *node, uint64_t *bit)
+{
+	uintptr_t p = (uintptr_t)node;
+	struct nc_segment_map *map =
+		(struct nc_segment_map *)(p & ~(uintptr_t)(NC_SEGMENT - 1));
+	unsigned int i = (unsigned int)((p & (NC_SEGMENT - 1)) / MT_NODE_SIZE);
+
+	*bit = 1ull << (i % 64);
+	return &map->out[i / 64];
+}
+
+static inline void map_set_out(void *node, bool out)
+{
+	uint64_t bit;
+	_Atomic uint64_t *w;
+
+	if (!LIBIOVA_DEBUG)
+		return;
+	w = map_word(node, &bit);
+	if (out)
+		atomic_fetch_or_explicit(w, bit, memory_order_relaxed);
+	else
+		atomic_fetch_and_explicit(w, ~bit, memory_order_relaxed);
+}
+
+static inline bool map_is_out(const void *node)
+{
+	uint64_t bit;
+	_Atomic uint64_t *w = map_word(node, &bit);
+
+	return atomic_load_explicit(w, memory_order_relaxed) & bit;
+}
+
 /* ---- chunks ------------------------------------------------------------ */
 
 /* Insert @chunk into the sorted chunk array. */
@@ -213,27 +266,28 @@ static int chunk_record_locked(struct node_cache *c, struct nc_chunk chunk)
 	return 0;
 }
 
-/* Map @bytes; huge-page sized chunks are aligned and marked for THP. */
+/*
+ * Map @bytes, aligned to a segment (the debug map's address is a mask
+ * away); huge-page sized chunks are 2 MiB-aligned and marked for THP.
+ */
 static char *chunk_map(size_t bytes)
 {
-	size_t extra = bytes >= NC_CHUNK_HUGE ? NC_CHUNK_HUGE : 0;
-	char *p = mmap(NULL, bytes + extra, PROT_READ | PROT_WRITE,
+	size_t align = bytes >= NC_CHUNK_HUGE ? NC_CHUNK_HUGE : NC_SEGMENT;
+	char *p = mmap(NULL, bytes + align, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	uintptr_t head;
 
 	if (p == MAP_FAILED)
 		return NULL;
-	if (!extra)
-		return p;
-	/* keep the 2 MiB-aligned part, give back the rest */
-	head = (NC_CHUNK_HUGE - ((uintptr_t)p & (NC_CHUNK_HUGE - 1))) &
-	       (NC_CHUNK_HUGE - 1);
+	/* keep the aligned part, give back the rest */
+	head = (align - ((uintptr_t)p & (align - 1))) & (align - 1);
 	if (head)
 		munmap(p, head);
-	if (extra - head)
-		munmap(p + head + bytes, extra - head);
+	if (align - head)
+		munmap(p + head + bytes, align - head);
 	p += head;
-	madvise(p, bytes, MADV_HUGEPAGE);
+	if (align == NC_CHUNK_HUGE)
+		madvise(p, bytes, MADV_HUGEPAGE);
 	return p;
 }
 
@@ -270,12 +324,16 @@ static void *carve_locked(struct node_cache *c)
 
 	if (!c->carve_left || at_limit_locked(c))
 		return NULL;
+	if (LIBIOVA_DEBUG && !((uintptr_t)c->carve_next & (NC_SEGMENT - 1))) {
+		/* a segment's first node is its map (zero from mmap); the
+		 * segment has NC_SEGMENT_NODES - 1 more for carving */
+		c->carve_next += MT_NODE_SIZE;
+		c->carve_left--;
+	}
 	node = c->carve_next;
 	c->carve_next += MT_NODE_SIZE;
 	c->carve_left--;
 	c->carved++;
-	if (LIBIOVA_DEBUG)
-		((uintptr_t *)node)[1] = NC_FREE_POISON;
 	return node;
 }
 
@@ -495,8 +553,7 @@ void *node_cache_alloc(void *priv, gfp_t gfp)
 		for (unsigned int off = 0; off < MT_NODE_SIZE; off += 64)
 			__builtin_prefetch(next + off, 1);
 	}
-	if (LIBIOVA_DEBUG)
-		((uintptr_t *)node)[1] = 0;
+	map_set_out(node, true);
 	count_one(&m->allocs);
 	return node;
 }
@@ -506,8 +563,7 @@ void node_cache_free(void *priv, void *node)
 	struct node_cache *c = priv;
 	struct nc_magazine *m = magazine_of(c);
 
-	if (LIBIOVA_DEBUG)
-		((uintptr_t *)node)[1] = NC_FREE_POISON;
+	map_set_out(node, false);
 	if (unlikely(!m)) {
 		/* no memory for this thread's magazines: straight to the depot */
 		pthread_mutex_lock(&c->lock);
@@ -536,7 +592,7 @@ void node_cache_free_many(void *priv, void **nodes, unsigned int n)
 
 	if (LIBIOVA_DEBUG)
 		for (unsigned int i = 0; i < n; i++)
-			((uintptr_t *)nodes[i])[1] = NC_FREE_POISON;
+			map_set_out(nodes[i], false);
 	pthread_mutex_lock(&c->lock);
 	depot_push_all_locked(c, nodes, n);
 	c->retired_frees += n;
@@ -562,7 +618,7 @@ void node_cache_counts(void *priv, uint64_t *allocs, uint64_t *frees)
 	*frees = f;
 }
 
-/* Debug builds: is @node inside one of our chunks and not already free? */
+/* Debug builds: is @node inside one of our chunks and handed out now? */
 int node_cache_check_free(void *priv, void *node)
 {
 	struct node_cache *c = priv;
@@ -587,9 +643,7 @@ int node_cache_check_free(void *priv, void *node)
 		}
 	}
 	pthread_mutex_unlock(&c->lock);
-	if (!ours)
-		return -EINVAL;
-	if (((uintptr_t *)node)[1] == NC_FREE_POISON)
+	if (!ours || !map_is_out(node))
 		return -EINVAL;
 	return 0;
 }

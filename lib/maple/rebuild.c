@@ -101,6 +101,8 @@ static struct maple_node *wr_node_alloc(struct mt_wr *wr)
 		mas->alloc_count--;
 	} else {
 		node = mt_node_alloc(mt_allocator_of(wr->mt), wr->gfp);
+		if (!node)
+			wr->alloc_err = errno == EINVAL ? -EINVAL : -ENOMEM;
 		/* __GFP_HIGH: a write that may use the emergency reserve */
 		if (!node && (wr->gfp & __GFP_HIGH))
 			node = mt_reserve_take(wr->mt);
@@ -412,7 +414,7 @@ static int build_root(struct mt_wr *wr, enum mt_node_type type,
 		}
 		k = pack(wr, type, ULONG_MAX, enodes, maxes, gaps);
 		if (!k)
-			return -ENOMEM;
+			return wr->alloc_err;
 		if (k == 1) {
 			wr->new_root = enodes[0];
 			return 0;
@@ -442,11 +444,12 @@ int mt_rebuild_leaf(struct mt_wr *wr)
 
 	wr->nr_levels = 0;
 	wr->swap_node = NULL;
+	wr->drop_root = NULL;
 	wr->height = wr->lo.depth;
 	level_begin(wr, d);
 	enode = build_node(wr, mt_leaf, 0, wr->big.count, wr->lo.max[d]);
 	if (!enode)
-		return -ENOMEM;
+		return wr->alloc_err;
 	if (d == 0) {
 		wr->new_root = enode;
 	} else {
@@ -468,10 +471,22 @@ int mt_rebuild(struct mt_wr *wr)
 
 	wr->nr_levels = 0;
 	wr->swap_node = NULL;
+	wr->drop_root = NULL;
 	if (wr->lo.depth == 0) {
 		/* no root node yet: the items become the first leaf */
 		wr->height = 1;
 		return build_root(wr, type, false);
+	}
+	if (b->count == 1 && !b->slot[0] && lmin == 0 && rmax == ULONG_MAX) {
+		/*
+		 * NULL over the whole index space (NULL stores absorb their
+		 * NULL neighbours, so this is every all-NULL outcome): the
+		 * tree is empty, and every node goes, whatever the height.
+		 */
+		wr->drop_root = wr->mt->ma_root;
+		wr->new_root = NULL;
+		wr->height = 0;
+		return 0;
 	}
 	wr->height = wr->lo.depth;
 	for (d = wr->lo.depth - 1;; d--) {
@@ -488,7 +503,7 @@ int mt_rebuild(struct mt_wr *wr)
 
 		k = pack(wr, type, rmax, enodes, maxes, gaps);
 		if (!k)
-			return -ENOMEM;
+			return wr->alloc_err;
 		level_parents(wr, d);
 		if (k == 1 && wr->lo.node[d - 1] == wr->hi.node[d - 1] &&
 		    wr->lo.offset[d - 1] == wr->hi.offset[d - 1]) {

@@ -32,30 +32,50 @@ void *mt_reserve_take(struct maple_tree *mt)
 	return node;
 }
 
-/* Top the reserve up to its target with @gfp; false if it fell short. */
-static bool reserve_fill(struct maple_tree *mt, gfp_t gfp, bool count)
+/*
+ * Top the reserve up to @want nodes with @gfp.  Returns 0, or the reason
+ * it fell short: -ENOMEM, or -EINVAL (the allocator's node misaligned).
+ * Kept out of line: inlined, its register saves ran on every write, in
+ * front of mt_reserve_refill's check that almost always finds it full.
+ */
+static __attribute__((noinline)) int reserve_fill(struct maple_tree *mt, unsigned int want, gfp_t gfp,
+			bool count)
 {
 	struct mt_allocator *alloc = mt_allocator_of(mt);
 
 	if (gfpflags_allow_blocking(gfp))
 		mt_retired_flush(mt);
-	while (mt->ma_stats.reserve_now < mt->ma_stats.reserve_target) {
+	while (mt->ma_stats.reserve_now < want) {
 		void *node = mt_node_alloc(alloc, gfp);
 
 		if (!node)
-			return false;
+			return errno == EINVAL ? -EINVAL : -ENOMEM;
 		reserve_push(mt, node);
 		if (count)
 			mt->ma_stats.reserve_refills++;
 	}
-	return true;
+	return 0;
+}
+
+/* Give nodes back until the reserve holds @keep (the newest go first). */
+static void reserve_trim(struct maple_tree *mt, unsigned int keep)
+{
+	struct mt_allocator *alloc = mt_allocator_of(mt);
+
+	while (mt->ma_reserve && mt->ma_stats.reserve_now > keep) {
+		void *node = mt->ma_reserve;
+
+		mt->ma_reserve = *(void **)node;
+		mt->ma_stats.reserve_now--;
+		mt_node_free(alloc, node);
+	}
 }
 
 void mt_reserve_refill(struct maple_tree *mt, gfp_t gfp)
 {
 	if (mt->ma_stats.reserve_now < mt->ma_stats.reserve_target &&
 	    gfpflags_allow_blocking(gfp))
-		reserve_fill(mt, gfp, true);
+		reserve_fill(mt, mt->ma_stats.reserve_target, gfp, true);
 }
 
 void mt_reserve_refill_unlocked(struct maple_tree *mt, gfp_t gfp)
@@ -94,31 +114,32 @@ void mt_reserve_refill_unlocked(struct maple_tree *mt, gfp_t gfp)
 
 void mt_reserve_release(struct maple_tree *mt)
 {
-	struct mt_allocator *alloc = mt_allocator_of(mt);
-
-	while (mt->ma_reserve) {
-		void *node = mt->ma_reserve;
-
-		mt->ma_reserve = *(void **)node;
-		mt_node_free(alloc, node);
-	}
-	mt->ma_stats.reserve_now = 0;
+	reserve_trim(mt, 0);
 }
 
+/*
+ * All or nothing: a reserve that cannot be filled to @nr gives back what
+ * this call took and keeps its old target, so a failed call (a huge @nr
+ * above all) leaves no state behind for later writes to act on.
+ */
 LIBIOVA_EXPORT int mt_reserve_nodes(struct maple_tree *mt, unsigned int nr,
 				    gfp_t gfp)
 {
-	int ret = 0;
+	unsigned int had;
+	int ret;
 
-	if (!mt)
+	if (!mt || nr > MT_RESERVE_MAX)
 		return -EINVAL;
 	mt_write_lock(mt, "mt_reserve_nodes");
-	mt->ma_stats.reserve_target = nr;
-	if (!nr)
-		mt_reserve_release(mt);
-	else if (!reserve_fill(mt, gfp, false))
-		ret = -ENOMEM;
-	mt->ma_stats.reserve_low = mt->ma_stats.reserve_now;
+	had = mt->ma_stats.reserve_now;
+	ret = reserve_fill(mt, nr, gfp, false);
+	if (ret) {
+		reserve_trim(mt, had);
+	} else {
+		reserve_trim(mt, nr);
+		mt->ma_stats.reserve_target = nr;
+		mt->ma_stats.reserve_low = mt->ma_stats.reserve_now;
+	}
 	mt_write_unlock(mt);
 	return ret;
 }

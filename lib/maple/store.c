@@ -25,7 +25,10 @@ LIBIOVA_EXPORT int mas_store_gfp(struct ma_state *mas, void *entry, gfp_t gfp)
 	return mas_is_err(mas) ? xa_err(mas->node) : 0;
 }
 
-/* Add @count nodes to the reserve of @mas, all or nothing. */
+/*
+ * Add @count nodes to the reserve of @mas, all or nothing.  Returns 0,
+ * -ENOMEM, or -EINVAL if the allocator handed out a misaligned node.
+ */
 static int mas_reserve(struct ma_state *mas, unsigned int count, gfp_t gfp)
 {
 	struct mt_allocator *alloc = mt_allocator_of(mas->tree);
@@ -34,6 +37,8 @@ static int mas_reserve(struct ma_state *mas, unsigned int count, gfp_t gfp)
 		void *node = mt_node_alloc(alloc, gfp);
 
 		if (!node) {
+			int err = errno == EINVAL ? -EINVAL : -ENOMEM;
+
 			/* give back this call's nodes: they sit on top */
 			while (i--) {
 				void *top = mas->alloc;
@@ -42,7 +47,7 @@ static int mas_reserve(struct ma_state *mas, unsigned int count, gfp_t gfp)
 				mas->alloc_count--;
 				mt_node_free(alloc, top);
 			}
-			return -ENOMEM;
+			return err;
 		}
 		*(void **)node = mas->alloc;
 		mas->alloc = node;
@@ -55,17 +60,17 @@ LIBIOVA_EXPORT int mas_preallocate(struct ma_state *mas, void *entry,
 				   gfp_t gfp)
 {
 	unsigned int need;
+	int ret;
 
 	if (mas->index > mas->last)
 		return -EINVAL;
 	need = mt_write_count(mas, entry);
 	if (need <= mas->alloc_count)
 		return 0;
-	if (mas_reserve(mas, need - mas->alloc_count, gfp)) {
-		mas_set_err(mas, -ENOMEM);
-		return -ENOMEM;
-	}
-	return 0;
+	ret = mas_reserve(mas, need - mas->alloc_count, gfp);
+	if (ret)
+		mas_set_err(mas, ret);
+	return ret;
 }
 
 LIBIOVA_EXPORT void mas_store_prealloc(struct ma_state *mas, void *entry)
@@ -76,11 +81,18 @@ LIBIOVA_EXPORT void mas_store_prealloc(struct ma_state *mas, void *entry)
 
 LIBIOVA_EXPORT bool mas_nomem(struct ma_state *mas, gfp_t gfp)
 {
+	int ret = 0;
+
 	if (!mas_is_err(mas) || xa_err(mas->node) != -ENOMEM)
 		return false;
-	if (mas->alloc_req > mas->alloc_count &&
-	    mas_reserve(mas, mas->alloc_req - mas->alloc_count, gfp))
+	if (mas->alloc_req > mas->alloc_count)
+		ret = mas_reserve(mas, mas->alloc_req - mas->alloc_count, gfp);
+	if (ret) {
+		/* the reason the retry cannot happen: still out of memory,
+		 * or an allocator handing out misaligned nodes */
+		mas_set_err(mas, ret);
 		return false;
+	}
 	mas->alloc_req = 0;
 	mas_reset(mas);
 	return true;

@@ -231,6 +231,8 @@ static void wr_publish(struct mt_wr *wr)
 		free_level(wr, &wr->levels[i]);
 	for (unsigned int i = 0; i < nr_discard; i++)
 		mt_free_node(mt, discard[i]);
+	if (wr->drop_root)
+		mt_free_subtree(mt, wr->drop_root);
 }
 
 /* Leave @mas on the stored range, ready for the next find or store. */

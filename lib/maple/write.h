@@ -66,6 +66,8 @@ struct mt_wr {
 	gfp_t gfp;
 	bool dry_run;          /* count the nodes needed, allocate nothing */
 	unsigned int needed;   /* nodes this write took (or would take) */
+	int alloc_err;         /* set when a node could not be had: -ENOMEM,
+				* or -EINVAL (the allocator's node misaligned) */
 	unsigned int height;
 
 	struct mt_path lo, hi; /* paths to the first and last leaf touched */
@@ -82,6 +84,9 @@ struct mt_wr {
 	struct maple_enode *swap_node;
 	unsigned int swap_depth;
 	void *new_root;
+	/* a write that leaves nothing but NULL: the old root node, whose
+	 * whole tree goes once the root is NULL (else NULL) */
+	struct maple_enode *drop_root;
 };
 
 /* rebuild.c */

@@ -8,10 +8,13 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+#include <urcu/urcu-memb.h>
 
 #include <libiova/maple_tree.h>
 
@@ -255,11 +258,141 @@ static void test_bad_input_alloc(void **state)
 	run_cases(MT_FLAGS_ALLOC_RANGE);
 }
 
+/*
+ * A broken user allocator: while `skew` is set it hands out nodes 64 bytes
+ * off their alignment.  Each block is a 512-byte aligned allocation, so a
+ * skewed pointer still finds its block when it comes back; `outstanding`
+ * counts what it has handed out and not had back.
+ */
+struct skewed_pool {
+	bool skew;
+	long outstanding;
+};
+
+static void *skewed_alloc(void *priv, gfp_t gfp)
+{
+	struct skewed_pool *p = priv;
+	char *block = aligned_alloc(2 * MT_NODE_SIZE, 2 * MT_NODE_SIZE);
+
+	(void)gfp;
+	if (!block)
+		return NULL;
+	p->outstanding++;
+	return p->skew ? block + 64 : block;
+}
+
+static void skewed_free(void *priv, void *node)
+{
+	struct skewed_pool *p = priv;
+
+	p->outstanding--;
+	free((void *)((uintptr_t)node & ~(uintptr_t)(2 * MT_NODE_SIZE - 1)));
+}
+
+/*
+ * A misaligned node is caught where it would enter the tree, whichever way
+ * it comes (a write's own allocation, preallocation, the retry after a
+ * failed attempt, the node reserve, dup, bulk requests), and fails the
+ * call with -EINVAL through the allocation-failure path: the tree as it
+ * was, the node handed back, nothing lost.  mtree_erase still never fails.
+ */
+static void misaligned_allocator(unsigned int flags)
+{
+	static const struct mt_allocator_ops ops = { .alloc = skewed_alloc,
+						     .free = skewed_free };
+	static unsigned long before[3000], after[3000];
+	struct skewed_pool pool = { 0 };
+	struct mt_allocator *a = mt_allocator_create(&ops, &pool);
+	struct mt_allocator *fault = mt_fault_allocator_create(a);
+	struct maple_tree mt, copy;
+	struct mt_tree_stats ts;
+	void *nodes[4];
+	unsigned long start;
+	size_t nb;
+
+	assert_non_null(fault);
+	mt_init_flags(&mt, flags);
+	assert_int_equal(mt_set_allocator(&mt, a), 0);
+	pool.skew = true;
+	/* the very first store (it used to crash) */
+	assert_int_equal(mtree_store_range(&mt, 5, 9, V(1), GFP_KERNEL),
+			 -EINVAL);
+	assert_true(mtree_empty(&mt));
+	assert_int_equal(pool.outstanding, 0);
+	errno = 0;
+	assert_null(mt_node_alloc(a, GFP_KERNEL));
+	assert_int_equal(errno, EINVAL);
+	assert_null(mt_node_alloc(fault, GFP_KERNEL));
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(mt_node_alloc_bulk(a, GFP_KERNEL, 4, nodes), -EINVAL);
+	assert_int_equal(mt_node_alloc_bulk(fault, GFP_KERNEL, 4, nodes),
+			 -EINVAL);
+	assert_int_equal(pool.outstanding, 0);
+
+	pool.skew = false;
+	for (unsigned long i = 0; i < 300; i++)
+		assert_int_equal(mtree_store_range(&mt, 10 * i, 10 * i + 5,
+						   V(i), GFP_KERNEL), 0);
+	pool.skew = true;
+	nb = snapshot(&mt, before, 3000);
+	{
+		MA_STATE(mas, &mt, 10 * 100 + 6, 10 * 200);
+
+		mtree_lock(&mt);
+		assert_int_equal(mas_store_gfp(&mas, V(7), GFP_KERNEL),
+				 -EINVAL);
+		assert_int_equal(mas_preallocate(&mas, V(7), GFP_KERNEL),
+				 -EINVAL);
+		mas_destroy(&mas);
+		mtree_unlock(&mt);
+	}
+	assert_int_equal(mtree_store_range(&mt, 10 * 100 + 6, 10 * 200, V(7),
+					   GFP_KERNEL), -EINVAL);
+	assert_int_equal(mtree_insert(&mt, 10 * 50 + 7, V(8), GFP_KERNEL),
+			 -EINVAL);
+	if (flags & MT_FLAGS_ALLOC_RANGE)
+		assert_int_equal(mtree_alloc_range(&mt, &start, V(9), 3, 0,
+						   ULONG_MAX, GFP_KERNEL),
+				 -EINVAL);
+	assert_int_equal(mt_reserve_nodes(&mt, 4, GFP_KERNEL), -EINVAL);
+	assert_int_equal(mt_tree_stats(&mt, &ts), 0);
+	assert_int_equal(ts.reserve_target, 0);
+	assert_int_equal(ts.reserve_now, 0);
+	mt_init_flags(&copy, 0);
+	assert_int_equal(mt_set_allocator(&copy, a), 0);
+	assert_int_equal(mtree_dup(&mt, &copy, GFP_KERNEL), -EINVAL);
+	assert_true(mtree_empty(&copy));
+	assert_int_equal(mt_validate(&mt), 0);
+	assert_int_equal(snapshot(&mt, after, 3000), nb);
+	assert_memory_equal(before, after, nb * sizeof(before[0]));
+
+	/* an erase that needs a node still takes the entry away */
+	mt_set_in_rcu(&mt);
+	assert_ptr_equal(mtree_erase(&mt, 10 * 150 + 2), V(150));
+	assert_null(mtree_load(&mt, 10 * 150 + 2));
+	assert_int_equal(mt_validate(&mt), 0);
+
+	pool.skew = false;
+	mtree_destroy(&mt);
+	urcu_memb_barrier();
+	assert_int_equal(pool.outstanding, 0);
+	assert_int_equal(mt_allocator_destroy(fault), 0);
+	assert_int_equal(mt_allocator_destroy(a), 0);
+}
+
+static void test_misaligned_allocator(void **state)
+{
+	(void)state;
+	misaligned_allocator(0);
+	misaligned_allocator(MT_FLAGS_ALLOC_RANGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_input_regular),
 		cmocka_unit_test(test_bad_input_alloc),
+		cmocka_unit_test(test_misaligned_allocator),
 	};
 
 	return cmocka_run_group_tests_name("bad_input", tests, NULL, NULL);

@@ -408,6 +408,49 @@ static void user_free(void *priv, void *node)
 	free(node);
 }
 
+/*
+ * What a node holds is its user's: no value in any word may make the debug
+ * build's double-free check think it free.  The check once kept a poison
+ * word inside the node, and a node holding that value (a tree's first
+ * pivot) could not be freed.
+ */
+static void test_node_contents_are_data(void **state)
+{
+	static const uint64_t patterns[] = {
+		0x6672656564656164ull, /* the old poison */
+		0, ~0ull, 0x0101010101010101ull,
+	};
+	struct mt_allocator *a = mt_node_cache_create(NULL);
+	void *nodes[40];
+
+	(void)state;
+	for (unsigned int p = 0; p < sizeof(patterns) / sizeof(patterns[0]);
+	     p++) {
+		assert_int_equal(mt_node_alloc_bulk(a, GFP_KERNEL, 40, nodes), 0);
+		for (unsigned int i = 0; i < 40; i++) {
+			uint64_t *w = nodes[i];
+
+			for (unsigned int k = 0; k < MT_NODE_SIZE / 8; k++)
+				w[k] = patterns[p];
+			/* and the node's own address, in every word */
+			if (i % 2)
+				for (unsigned int k = 0; k < MT_NODE_SIZE / 8; k++)
+					w[k] = (uint64_t)(uintptr_t)nodes[i];
+		}
+		for (unsigned int i = 0; i < 40; i++)
+			assert_int_equal(mt_node_free(a, nodes[i]), 0);
+	}
+	assert_int_equal(stats_of(a).live, 0);
+#ifndef NDEBUG
+	/* the check still works: a second free is refused */
+	nodes[0] = mt_node_alloc(a, GFP_KERNEL);
+	assert_int_equal(mt_node_free(a, nodes[0]), 0);
+	assert_int_equal(mt_node_free(a, nodes[0]), -EINVAL);
+	assert_int_equal(stats_of(a).live, 0);
+#endif
+	assert_int_equal(mt_allocator_destroy(a), 0);
+}
+
 static void test_user_allocator(void **state)
 {
 	static const struct mt_allocator_ops ops = { .alloc = user_alloc,
@@ -446,6 +489,7 @@ int main(void)
 		cmocka_unit_test(test_threads_share_cache),
 		cmocka_unit_test(test_many_caches_one_thread),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_node_contents_are_data),
 		cmocka_unit_test(test_user_allocator),
 	};
 

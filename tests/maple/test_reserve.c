@@ -9,6 +9,7 @@
  * the allocator's failures reach every case here.
  */
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -207,11 +208,65 @@ static void test_reserve_bad_input(void **state)
 	assert_int_equal(mt_reserve_nodes(NULL, 4, GFP_KERNEL), -EINVAL);
 	assert_int_equal(mt_tree_stats(NULL, NULL), -EINVAL);
 	assert_int_equal(mt_tree_stats(&f->mt, NULL), -EINVAL);
-	/* filling fails: the target stays, nothing is half-counted */
+	/* filling fails: the target stays as it was, nothing is half-counted */
 	fail_all(f);
 	assert_int_equal(mt_reserve_nodes(&f->mt, 4, GFP_KERNEL), -ENOMEM);
-	assert_int_equal(tstats(f).reserve_target, 4);
+	assert_int_equal(tstats(f).reserve_target, 0);
 	assert_int_equal(tstats(f).reserve_now, 0);
+}
+
+static uint64_t cache_live(struct fx *f)
+{
+	struct mt_alloc_stats st;
+
+	mt_allocator_stats(f->cache, &st);
+	return st.live;
+}
+
+/*
+ * The reserve is bounded (MT_RESERVE_MAX) and a call that fails changes
+ * nothing: no target a later write would try to reach, no node kept.  A
+ * reserve of UINT_MAX nodes once kept its target after -ENOMEM, and an
+ * uncapped cache would have tried for a terabyte.
+ */
+static void test_reserve_bounded_all_or_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct mt_fault_config third = { .mode = MT_FAULT_FROM_NTH, .n = 3 };
+	uint64_t live;
+
+	assert_int_equal(mt_reserve_nodes(&f->mt, 8, GFP_KERNEL), 0);
+	live = cache_live(f);
+	assert_int_equal(mt_reserve_nodes(&f->mt, UINT_MAX, GFP_KERNEL),
+			 -EINVAL);
+	assert_int_equal(mt_reserve_nodes(&f->mt, MT_RESERVE_MAX + 1,
+					  GFP_KERNEL), -EINVAL);
+	assert_int_equal(tstats(f).reserve_target, 8);
+	assert_int_equal(tstats(f).reserve_now, 8);
+	assert_int_equal(cache_live(f), live);
+
+	/* a partial fill gives back what it took: 2 nodes here */
+	mt_fault_allocator_set(f->fault, &third);
+	assert_int_equal(mt_reserve_nodes(&f->mt, 20, GFP_KERNEL), -ENOMEM);
+	assert_int_equal(tstats(f).reserve_target, 8);
+	assert_int_equal(tstats(f).reserve_now, 8);
+	assert_int_equal(cache_live(f), live);
+	/* and later blocking writes aim for the old target only */
+	mt_fault_allocator_set(f->fault, NULL);
+	assert_int_equal(mtree_store_range(&f->mt, 20000, 20005, V(1),
+					   GFP_KERNEL), 0);
+	assert_int_equal(tstats(f).reserve_now, 8);
+
+	/* the bound itself is allowed; a smaller target gives nodes back */
+	live = cache_live(f);
+	assert_int_equal(mt_reserve_nodes(&f->mt, MT_RESERVE_MAX, GFP_KERNEL),
+			 0);
+	assert_int_equal(tstats(f).reserve_now, MT_RESERVE_MAX);
+	assert_int_equal(mt_reserve_nodes(&f->mt, 3, GFP_KERNEL), 0);
+	assert_int_equal(tstats(f).reserve_target, 3);
+	assert_int_equal(tstats(f).reserve_now, 3);
+	assert_int_equal(tstats(f).reserve_low, 3);
+	assert_int_equal(cache_live(f), live - 5);
 }
 
 int main(void)
@@ -227,6 +282,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reserve_bad_input, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_reserve_bounded_all_or_nothing, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("reserve", tests, NULL, NULL);

@@ -289,6 +289,93 @@ static void test_shrink(void **state)
 }
 
 /*
+ * A tree whose contents become all NULL frees its nodes, whatever its
+ * height and however the NULL got there: one store over everything, one
+ * over just the entries, two spanning halves, the advanced API (plain and
+ * preallocated), erases in either order.  It is empty again (height 0),
+ * may change allocators, and, once RCU has given back what it retired,
+ * holds no node.
+ */
+enum null_way { NW_ALL, NW_ENTRIES, NW_HALVES, NW_MAS, NW_PREALLOC,
+		NW_ERASE_UP, NW_ERASE_DOWN, NW_COUNT };
+
+static void make_all_null(struct t *t, unsigned long n, enum null_way way)
+{
+	unsigned long end = 10 * (n - 1) + 5, mid = 10 * (n / 2) + 2;
+	MA_STATE(mas, &t->mt, 0, end);
+
+	switch (way) {
+	case NW_ALL:
+		t_store(t, 0, ULONG_MAX, NULL);
+		break;
+	case NW_ENTRIES:
+		t_store(t, 0, end, NULL);
+		break;
+	case NW_HALVES:
+		t_store(t, mid, ULONG_MAX, NULL);
+		t_check(t);
+		t_store(t, 0, mid, NULL);
+		break;
+	case NW_MAS:
+		mtree_lock(&t->mt);
+		assert_int_equal(mas_store_gfp(&mas, NULL, GFP_KERNEL), 0);
+		mtree_unlock(&t->mt);
+		model_store(&t->model, 0, end, NULL);
+		break;
+	case NW_PREALLOC:
+		mtree_lock(&t->mt);
+		assert_int_equal(mas_preallocate(&mas, NULL, GFP_KERNEL), 0);
+		mas_store_prealloc(&mas, NULL);
+		mtree_unlock(&t->mt);
+		model_store(&t->model, 0, end, NULL);
+		break;
+	case NW_ERASE_UP:
+	case NW_ERASE_DOWN:
+		for (unsigned long k = 0; k < n; k++) {
+			unsigned long i = way == NW_ERASE_UP ? k : n - 1 - k;
+
+			assert_ptr_equal(mtree_erase(&t->mt, 10 * i + 1), V(i));
+			model_store(&t->model, 10 * i, 10 * i + 5, NULL);
+		}
+		break;
+	case NW_COUNT:
+		break;
+	}
+}
+
+static void test_all_null_frees_nodes(void **state)
+{
+	static const unsigned int flags[] = { 0, MT_FLAGS_ALLOC_RANGE,
+					       MT_FLAGS_USE_RCU };
+	static const unsigned long sizes[] = { 1, 2, 20, 300, 5000 };
+
+	(void)state;
+	for (unsigned int f = 0; f < 3; f++) {
+		for (unsigned int z = 0; z < 5; z++) {
+			for (int way = 0; way < NW_COUNT; way++) {
+				struct t t;
+
+				t_init(&t, flags[f]);
+				t_fill(&t, sizes[z]);
+				make_all_null(&t, sizes[z], (enum null_way)way);
+				t_check(&t);
+				assert_true(mtree_empty(&t.mt));
+				assert_int_equal(mt_height(&t.mt), 0);
+				/* hands the retired batch over, too */
+				assert_int_equal(mt_set_allocator(&t.mt,
+								  t.alloc), 0);
+				urcu_memb_barrier();
+				assert_int_equal(live(&t), 0);
+				/* and it is a tree like any other */
+				t_fill(&t, 3);
+				t_check(&t);
+				t_fini(&t);
+			}
+		}
+	}
+}
+
+/*
  * Where splits leave their room: ranges stored from the top down (what
  * top-down IOVA allocation does) pack as densely as ranges appended from
  * the bottom up, in plain and allocation trees, and so do ranges stored
@@ -344,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_rebalance),
 		cmocka_unit_test(test_spanning),
 		cmocka_unit_test(test_shrink),
+		cmocka_unit_test(test_all_null_frees_nodes),
 		cmocka_unit_test(test_directional_fill),
 	};
 

@@ -157,6 +157,33 @@ static void test_extreme_indices(void **state)
 }
 
 /* Stores that straddle, swallow and exactly cover existing ranges. */
+/*
+ * Indices are the user's: a pivot of any value, the value the node cache's
+ * debug check once kept in freed nodes included, must not make a node
+ * look free when the tree gives it back.
+ */
+static void test_index_values_are_data(void **state)
+{
+	struct fixture *f = *state;
+	const unsigned long poison = 0x6672656564656164ul;
+
+	assert_int_equal(mtree_store_range(&f->mt, 0, poison, V(1), GFP_KERNEL),
+			 0);
+	assert_int_equal(mt_validate(&f->mt), 0);
+	mtree_destroy(&f->mt);
+	/* many leaves, each with the value as a pivot, and rebuilt */
+	for (unsigned long i = 0; i < 2000; i++)
+		assert_int_equal(mtree_store_range(&f->mt, poison + i * 4,
+						   poison + i * 4 + 1, V(i),
+						   GFP_KERNEL), 0);
+	for (unsigned long i = 0; i < 2000; i += 3)
+		mtree_erase(&f->mt, poison + i * 4);
+	assert_int_equal(mt_validate(&f->mt), 0);
+	mtree_destroy(&f->mt);
+	assert_int_equal(mtree_store_range(&f->mt, poison, ULONG_MAX, V(2),
+					   GFP_KERNEL), 0);
+}
+
 static void test_overlapping_stores(void **state)
 {
 	struct fixture *f = *state;
@@ -423,6 +450,55 @@ static void test_alloc_range(void **state)
 	assert_int_equal(next, 2002);
 }
 
+/*
+ * mtree_alloc_cyclic stores inside [range_lo, range_hi] whatever *next
+ * holds: above range_hi it starts over at range_lo (a wrap), and a full
+ * range is -EBUSY with nothing stored.  Also at the top of the index space,
+ * where *next wraps to 0.
+ */
+static void test_alloc_cyclic_bounds(void **state)
+{
+	struct fixture *f = *state;
+	unsigned long start = 77, next;
+	const unsigned long top = ULONG_MAX;
+
+	for (unsigned long i = 100; i <= 102; i++)
+		assert_int_equal(mtree_store(&f->mt, i, V(i), GFP_KERNEL), 0);
+	/* full, with *next above the range, at it, and below it */
+	for (unsigned long n = 0; n < 4; n++) {
+		next = n == 0 ? 500 : n == 1 ? 103 : n == 2 ? 101 : 0;
+		assert_int_equal(mtree_alloc_cyclic(&f->mt, &start, V(9), 100,
+						    102, &next, GFP_KERNEL),
+				 -EBUSY);
+		assert_int_equal(start, 77);
+		assert_null(mtree_load(&f->mt, 103));
+		assert_null(mtree_load(&f->mt, 99));
+	}
+	assert_int_equal(next, 0);
+	/* room again: *next above the range finds it, as a wrap */
+	mtree_erase(&f->mt, 101);
+	next = 500;
+	assert_int_equal(mtree_alloc_cyclic(&f->mt, &start, V(8), 100, 102,
+					    &next, GFP_KERNEL), 1);
+	assert_int_equal(start, 101);
+	assert_int_equal(next, 102);
+	assert_null(mtree_load(&f->mt, 103));
+
+	/* the top of the index space: the last index, then full */
+	next = top - 1;
+	assert_int_equal(mtree_alloc_cyclic(&f->mt, &start, V(7), top - 1, top,
+					    &next, GFP_KERNEL), 0);
+	assert_int_equal(start, top - 1);
+	assert_int_equal(mtree_alloc_cyclic(&f->mt, &start, V(7), top - 1, top,
+					    &next, GFP_KERNEL), 0);
+	assert_int_equal(start, top);
+	assert_int_equal(next, 0);
+	assert_int_equal(mtree_alloc_cyclic(&f->mt, &start, V(7), top - 1, top,
+					    &next, GFP_KERNEL), -EBUSY);
+	assert_int_equal(start, top);
+	assert_null(mtree_load(&f->mt, top - 2));
+}
+
 /* A narrow window low in a tree whose free space is mostly above it. */
 static void test_gap_search_low_window(void **state)
 {
@@ -565,6 +641,8 @@ int main(void)
 		T(test_root_entry),
 		T(test_whole_range),
 		T(test_extreme_indices),
+		T(test_index_values_are_data),
+		TA(test_index_values_are_data),
 		T(test_overlapping_stores),
 		T(test_insert),
 		T(test_zero_entry),
@@ -573,6 +651,7 @@ int main(void)
 		T(test_mas_states),
 		T(test_bad_input),
 		TA(test_alloc_range),
+		TA(test_alloc_cyclic_bounds),
 		TA(test_gap_search_low_window),
 		T(test_height_up_and_down),
 		TA(test_height_up_and_down),

@@ -46,6 +46,7 @@ struct iova {
 	unsigned long pfn_lo;
 };
 
+struct iova_domain;
 struct iova_rcaches;  /* the size caches: opaque */
 struct iova_deferral; /* the deferred erase: opaque */
 
@@ -54,6 +55,18 @@ struct iova_deferral; /* the deferred erase: opaque */
 
 /* Freed struct iovas a domain keeps for its next allocations. */
 #define IOVA_SPARE_STRUCTS 8
+
+/*
+ * Called by a domain in checked fast-free mode (iova_domain_set_checked_free)
+ * for each misuse it caught: a free of @size pfns at @pfn that was not
+ * carried out.  @error is -ENOENT (nothing allocated at @pfn: never
+ * allocated, or freed already - a double free) or -EINVAL (@pfn inside an
+ * allocation but not its first pfn, or @size not the allocation's size).
+ * Called without the domain lock: it may call into the library.
+ */
+typedef void (*iova_misuse_fn)(void *arg, struct iova_domain *iovad,
+			       unsigned long pfn, unsigned long size,
+			       int error);
 
 /*
  * A domain.  Initialize with init_iova_domain(); the fields granule,
@@ -71,6 +84,9 @@ struct iova_domain {
 	unsigned long dma_32bit_pfn; /* first pfn above 4 GiB */
 	struct iova_rcaches *rcaches;
 	struct iova_deferral *deferral; /* parked frees (iova_deferral.h) */
+	bool checked_free;           /* iova_domain_set_checked_free */
+	iova_misuse_fn misuse_report;
+	void *misuse_arg;
 	char read_mostly_pad[64];
 
 	/* Written by writers, under the lock. */
@@ -166,10 +182,50 @@ int init_iova_domain(struct iova_domain *iovad, unsigned long granule,
 int iova_domain_init_rcaches(struct iova_domain *iovad);
 
 /*
+ * iova_domain_flush_rcaches - give every IOVA held by @iovad's size caches
+ * back to the domain, as alloc_iova_fast(..., flush_rcache = true) does
+ * before its retry: afterwards the tree holds only live allocations and
+ * reservations.  Returns 0 (also when the domain has no caches) or
+ * -EINVAL (not initialized).  Takes each CPU slot's lock, then the domain
+ * lock once per IOVA given back; may block briefly; allocates nothing.
+ */
+int iova_domain_flush_rcaches(struct iova_domain *iovad);
+
+/*
+ * iova_domain_set_checked_free - the checked fast-free mode.  The kernel
+ * trusts free_iova_fast(): a second free of an IOVA, or a free with a
+ * size other than the one allocated, puts it in a size cache again (or
+ * in the wrong one), and the same IOVA is later handed out twice.  In
+ * checked mode every free_iova_fast() is verified against the tree under
+ * the domain lock: an allocation must start at @pfn with the size
+ * alloc_iova_fast() gave it (@size rounded as there), and must not be in
+ * a size cache already; free_iova() and __free_iova() of an IOVA that
+ * sits in a size cache are refused too.  A misuse frees nothing and is
+ * passed to @report (NULL: one line on stderr), with @arg.  The cost is
+ * the domain lock and a tree walk on every fast free, and on every cache
+ * hit of alloc_iova_fast().
+ *
+ * @on: checked or not.  init_iova_domain() turns it on when libiova was
+ * built without NDEBUG (every build type but release) and off otherwise,
+ * the kernel's behaviour.
+ * Returns 0; -EINVAL (not initialized); -EBUSY (the domain has allocated
+ * or reserved something already: the mode is chosen before that, so that
+ * every cached IOVA is known to the check).  Never blocks.
+ */
+int iova_domain_set_checked_free(struct iova_domain *iovad, bool on,
+				 iova_misuse_fn report, void *arg);
+
+/*
  * put_iova_domain - free every IOVA, cached and parked ones included, and
  * every node; the domain must then be initialized again before use.  The
- * caller guarantees no other call on @iovad runs or follows.  Waits for
- * an RCU grace period (find_iova readers finish first).
+ * caller guarantees no other call on @iovad runs or follows.  The tree is
+ * in RCU mode, so its nodes reach their allocator from liburcu's call_rcu
+ * thread after a grace period: when the tree was given a node allocator
+ * of the caller's own (mt_set_allocator), put_iova_domain waits for that
+ * (an rcu_barrier), so the allocator can be destroyed with
+ * mt_allocator_destroy, or checked for leaks, as soon as it returns.
+ * Then it must not be called under mt_read_lock() or from an RCU
+ * callback.  With the default allocator it does not wait.  Blocks.
  */
 void put_iova_domain(struct iova_domain *iovad);
 
@@ -179,6 +235,14 @@ void put_iova_domain(struct iova_domain *iovad);
  * @size_aligned: the first pfn is a multiple of @size rounded up to a
  * power of two.  Returns the new struct iova, or NULL (no room, bad
  * arguments, no memory).  May block to allocate.
+ *
+ * As in the kernel, a request at or below dma_32bit_pfn (a 32-bit limit)
+ * fails at once when its size is at least the smallest size that failed
+ * there since the last free below 4 GiB; on a fresh domain that bound is
+ * dma_32bit_pfn itself, so a request for all of the 4 GiB (size
+ * dma_32bit_pfn) under a 32-bit limit fails even on an empty domain with
+ * start_pfn 0.  Kept for fidelity; such a request cannot fit anyway when
+ * start_pfn is above 0, as it is in practice.
  */
 struct iova *alloc_iova(struct iova_domain *iovad, unsigned long size,
 			unsigned long limit_pfn, bool size_aligned);
@@ -190,7 +254,9 @@ struct iova *find_iova(struct iova_domain *iovad, unsigned long pfn);
  * __free_iova - free @iova (as returned by alloc_iova/find_iova).
  * free_iova - free the IOVA containing @pfn; nothing if there is none.
  * Neither fails: an erase that gets no memory is parked and completed
- * later (docs/iova.md).  May block briefly.
+ * later (docs/iova.md).  In checked fast-free mode an IOVA that sits in a
+ * size cache (freed by free_iova_fast) is not freed again but reported
+ * (-ENOENT).  May block briefly.
  */
 void __free_iova(struct iova_domain *iovad, struct iova *iova);
 void free_iova(struct iova_domain *iovad, unsigned long pfn);
@@ -217,7 +283,9 @@ unsigned long alloc_iova_fast(struct iova_domain *iovad, unsigned long size,
 /*
  * free_iova_fast - free the IOVA at @pfn of @size pfns (as passed to
  * alloc_iova_fast): into the size cache when it has room, else as
- * free_iova().
+ * free_iova().  Like the kernel's, unchecked by default in release
+ * builds: see iova_domain_set_checked_free() for what a wrong call does
+ * and how debug builds catch it.
  */
 void free_iova_fast(struct iova_domain *iovad, unsigned long pfn,
 		    unsigned long size);

@@ -54,7 +54,11 @@ struct iova_space_config {
 	 * The valid windows: disjoint, non-empty, granule-aligned (start a
 	 * multiple of the granule, last + 1 too), inside the address width,
 	 * in any order.  nr_windows 0 means one window covering the whole
-	 * address width.
+	 * address width.  Windows that touch (one ends just below where
+	 * another starts) are one range to the IOMMU and are merged into
+	 * one window when the space is created: an allocation may span
+	 * the seam, and iova_space_window and the stats count the merged
+	 * windows.
 	 */
 	const struct iova_range *windows;
 	unsigned int nr_windows;
@@ -83,7 +87,14 @@ int iova_space_create(const struct iova_space_config *config,
 
 /*
  * iova_space_destroy - free @space and everything in it.  No other call
- * on @space may run or follow.  NULL does nothing.
+ * on @space may run or follow.  NULL does nothing.  With a node_allocator
+ * of the caller's own in the config, waits until every node of the space
+ * is back in it (the tree frees nodes after an RCU grace period, from
+ * liburcu's call_rcu thread; this waits for those callbacks, an
+ * rcu_barrier), so the allocator can be destroyed with
+ * mt_allocator_destroy, or checked for leaks, as soon as this returns;
+ * then it must not be called under mt_read_lock() or from an RCU
+ * callback.  With the default allocator it does not wait.  Blocks.
  */
 void iova_space_destroy(struct iova_space *space);
 
@@ -142,25 +153,41 @@ int iova_space_for_each(struct iova_space *space, iova_range_fn fn,
 			void *arg);
 
 /* Every free hole inside a window that intersects [@min, @max], clipped
- * to it, in address order.  Lock-free.  -EINVAL if min > max. */
+ * to it byte for byte, in address order: a hole that meets [@min, @max]
+ * in only part of a granule is reported as that part.  Lock-free.
+ * -EINVAL if min > max. */
 int iova_space_for_each_hole(struct iova_space *space, uint64_t min,
 			     uint64_t max, iova_range_fn fn, void *arg);
 
+/*
+ * The size caches' counters.  An allocation request is cacheable when it
+ * is top-down (no IOVA_ALLOC_BOTTOM_UP), its size in granules is a power
+ * of two no larger than cache_max_granules, and its alignment (in
+ * granules) is at most that size; it is then a hit (served by a cache) or
+ * a miss (a cache had nothing inside [min, max]; it went to the tree).
+ * Other requests - bottom-up, over-aligned, other sizes - skip the caches
+ * and count as neither.  Frees fill the caches independently of how the
+ * allocation was made: freeing any allocation whose size in granules is
+ * such a power of two and whose address is aligned to that size puts it
+ * in a cache (so bottom-up and over-aligned allocations may fill a cache
+ * they never take from).
+ */
 struct iova_space_stats {
 	uint64_t allocations;     /* live allocations */
 	uint64_t bytes_allocated; /* their total size */
 	uint64_t cached;          /* freed allocations held by size caches */
-	uint64_t cache_hits;      /* allocations served by a size cache */
-	uint64_t cache_misses;    /* cacheable allocations that went to the
+	uint64_t cache_hits;      /* cacheable requests a cache served */
+	uint64_t cache_misses;    /* cacheable requests that went to the
 				   * tree */
-	unsigned int nr_windows;
+	unsigned int nr_windows;  /* after merging touching windows */
 };
 
 /* Counters of @space.  Returns 0 or -EINVAL.  Never blocks for long. */
 int iova_space_stats(struct iova_space *space, struct iova_space_stats *st);
 
 /*
- * iova_space_window - window @index (in address order) into *@window and
+ * iova_space_window - window @index (in address order; touching windows
+ * of the config count as one, merged) into *@window and
  * its largest free hole into *@largest_hole (0 when full).  Returns 0 or
  * -EINVAL (no such window).  Walks the window: O(allocations in it).
  */

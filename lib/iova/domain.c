@@ -6,6 +6,8 @@
  * The tree holds pfns, is in RCU mode (lookups run lock-free) and is
  * protected by the domain lock as its external lock.
  */
+#include <urcu/urcu-memb.h> /* urcu_memb_barrier */
+
 #include "iova_internal.h"
 
 int iova_domain_setup(struct iova_domain *iovad, unsigned long granule,
@@ -41,6 +43,8 @@ int iova_domain_setup(struct iova_domain *iovad, unsigned long granule,
 
 void iova_domain_teardown(struct iova_domain *iovad)
 {
+	bool own_allocator = iovad->tree.ma_alloc != NULL;
+
 	iova_deferral_destroy(iovad->deferral);
 	iovad->deferral = NULL;
 	iova_lock(iovad);
@@ -48,6 +52,14 @@ void iova_domain_teardown(struct iova_domain *iovad)
 	iovad->magic = 0;
 	iova_unlock(iovad);
 	pthread_mutex_destroy(&iovad->iova_lock);
+	/* The tree is in RCU mode: its nodes, those mtree_destroy just freed
+	 * and those retired before, reach their allocator after a grace
+	 * period, from liburcu's call_rcu thread.  A node allocator of the
+	 * user's own is waited for, so that it can be destroyed (or checked
+	 * for leaks) as soon as this returns; the default allocator lives as
+	 * long as the process and is not. */
+	if (own_allocator)
+		urcu_memb_barrier();
 }
 
 /*

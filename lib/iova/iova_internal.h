@@ -6,7 +6,9 @@
  *
  * A domain's allocation tree maps pfn ranges to entries:
  *   - a struct iova * (the kernel API's allocations and reservations); a
- *     reservation has IOVA_TAG_RESERVED set in the pointer's low bits;
+ *     reservation has IOVA_TAG_RESERVED set in the pointer's low bits, an
+ *     allocation in a size cache (checked fast-free mode only)
+ *     IOVA_TAG_CACHED;
  *   - an xa_mk_value(kind) marker (enum iova_kind): the userspace API's
  *     allocations carry no heap object, only this.
  * Every range not in the tree is free.
@@ -27,9 +29,13 @@
 
 #define IOVA_DOMAIN_MAGIC 0x69766f612d646f6dUL /* "iova-dom" */
 
-/* Low bit of a struct iova * entry marking a reservation (malloc gives
- * 16-byte alignment, so bit 2 is free and the entry stays a pointer). */
+/* Low bits of a struct iova * entry: a reservation, and (checked
+ * fast-free mode) an allocation sitting in a size cache.  struct iovas
+ * are allocated 16-byte aligned, so bits 2 and 3 are free and the entry
+ * stays a pointer. */
 #define IOVA_TAG_RESERVED 0x4UL
+#define IOVA_TAG_CACHED 0x8UL
+#define IOVA_TAG_MASK (IOVA_TAG_RESERVED | IOVA_TAG_CACHED)
 
 enum iova_kind {
 	IOVA_KIND_ALLOCATED = 1, /* userspace API: handed out */
@@ -51,7 +57,7 @@ static inline bool iova_entry_is_struct(const void *entry)
 
 static inline struct iova *iova_entry_struct(const void *entry)
 {
-	return (struct iova *)((uintptr_t)entry & ~IOVA_TAG_RESERVED);
+	return (struct iova *)((uintptr_t)entry & ~IOVA_TAG_MASK);
 }
 
 static inline bool iova_domain_ready(const struct iova_domain *iovad)

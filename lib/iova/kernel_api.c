@@ -3,6 +3,7 @@
  * kernel_api.c - the kernel's <linux/iova.h> calls: every allocation is a
  * struct iova (two pfns) stored in the domain's tree over its range.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "iova_internal.h"
@@ -39,7 +40,10 @@ static struct iova *iova_struct_get(struct iova_domain *iovad)
 {
 	if (iovad->nr_spare)
 		return iovad->spare[--iovad->nr_spare];
-	return malloc(sizeof(struct iova));
+	/* 16-byte aligned for the entry's tag bits (iova_internal.h): what
+	 * glibc's malloc gives anyway, asked for because not every malloc
+	 * (a sanitizer's) does */
+	return aligned_alloc(16, sizeof(struct iova));
 }
 
 static void iova_struct_put(struct iova_domain *iovad, struct iova *iova)
@@ -102,17 +106,87 @@ LIBIOVA_EXPORT int init_iova_domain(struct iova_domain *iovad,
 				    unsigned long granule,
 				    unsigned long start_pfn)
 {
+	int ret;
+
 	if (!iovad || !granule || (granule & (granule - 1)))
 		return -EINVAL;
-	return iova_domain_setup(iovad, granule, start_pfn);
+	ret = iova_domain_setup(iovad, granule, start_pfn);
+	if (ret)
+		return ret;
+#ifdef NDEBUG
+	iovad->checked_free = false; /* the kernel's behaviour */
+#else
+	iovad->checked_free = true;
+#endif
+	iovad->misuse_report = NULL;
+	iovad->misuse_arg = NULL;
+	return 0;
 }
+
+/*
+ * Checked fast-free mode.  A fast free that the check refuses is recorded
+ * here under the domain lock and reported after it is dropped, so that
+ * the report callback may call into the library.
+ */
+struct free_misuse {
+	unsigned long pfn, size;
+	int error; /* 0: none */
+};
+
+static void report_misuse(struct iova_domain *iovad,
+			  const struct free_misuse *m)
+{
+	if (!m->error)
+		return;
+	if (iovad->misuse_report) {
+		iovad->misuse_report(iovad->misuse_arg, iovad, m->pfn, m->size,
+				     m->error);
+		return;
+	}
+	fprintf(stderr,
+		"libiova: domain %p: free of %lu pfns at pfn %#lx refused: %s\n",
+		(void *)iovad, m->size, m->pfn,
+		m->error == -ENOENT ? "not allocated (a double free?)"
+				    : "not the start and size of an allocation");
+}
+
+LIBIOVA_EXPORT int iova_domain_set_checked_free(struct iova_domain *iovad,
+						bool on, iova_misuse_fn report,
+						void *arg)
+{
+	int ret = 0;
+
+	if (!iova_domain_ready(iovad))
+		return -EINVAL;
+	iova_lock(iovad);
+	/* the first allocation or reservation makes the tree non-empty (the
+	 * ceiling marker), so nothing can be cached yet */
+	if (!mtree_empty(&iovad->tree)) {
+		ret = -EBUSY;
+	} else {
+		iovad->checked_free = on;
+		iovad->misuse_report = report;
+		iovad->misuse_arg = arg;
+	}
+	iova_unlock(iovad);
+	return ret;
+}
+
+static bool is_cached(const void *entry)
+{
+	return iova_entry_is_struct(entry) &&
+	       ((uintptr_t)entry & IOVA_TAG_CACHED);
+}
+
+static void free_pfn(struct iova_domain *iovad, unsigned long pfn,
+		     bool from_cache);
 
 /* Give a cached pfn back for good: free the struct iova holding it. */
 static void release_cached(struct iova_domain *iovad, unsigned long pfn,
 			   unsigned int log_size)
 {
 	(void)log_size;
-	free_iova(iovad, pfn);
+	free_pfn(iovad, pfn, true);
 }
 
 LIBIOVA_EXPORT int iova_domain_init_rcaches(struct iova_domain *iovad)
@@ -127,6 +201,15 @@ LIBIOVA_EXPORT int iova_domain_init_rcaches(struct iova_domain *iovad)
 	if (!rc)
 		return -ENOMEM;
 	iovad->rcaches = rc;
+	return 0;
+}
+
+LIBIOVA_EXPORT int iova_domain_flush_rcaches(struct iova_domain *iovad)
+{
+	if (!iova_domain_ready(iovad))
+		return -EINVAL;
+	if (iovad->rcaches)
+		iova_rcaches_flush(iovad, iovad->rcaches);
 	return 0;
 }
 
@@ -217,9 +300,13 @@ LIBIOVA_EXPORT struct iova *find_iova(struct iova_domain *iovad,
 /*
  * Remove the struct iova at @pfn, under the lock; returns it.  Nothing if
  * there is none, or if @expect is set and the tree holds another one.
+ * One that sits in a size cache (tagged in checked mode) is removed only
+ * by the cache giving it back (@from_cache); any other free of it is a
+ * double free, recorded in *@m.
  */
 static struct iova *remove_locked(struct iova_domain *iovad,
-				  unsigned long pfn, struct iova *expect)
+				  unsigned long pfn, struct iova *expect,
+				  bool from_cache, struct free_misuse *m)
 {
 	unsigned long lo, hi;
 	void *entry = iova_lookup(iovad, pfn, &lo, &hi);
@@ -227,35 +314,50 @@ static struct iova *remove_locked(struct iova_domain *iovad,
 	if (!iova_entry_is_struct(entry) ||
 	    (expect && iova_entry_struct(entry) != expect))
 		return NULL;
+	if (!from_cache && is_cached(entry)) {
+		*m = (struct free_misuse){ pfn, hi - lo + 1, -ENOENT };
+		return NULL;
+	}
 	iova_erase(iovad, lo, hi);
 	if (lo < iovad->dma_32bit_pfn)
 		iovad->max32_alloc_size = iovad->dma_32bit_pfn;
 	return iova_entry_struct(entry);
 }
 
-LIBIOVA_EXPORT void free_iova(struct iova_domain *iovad, unsigned long pfn)
+/* free_iova, or (@from_cache) a size cache giving @pfn back for good. */
+static void free_pfn(struct iova_domain *iovad, unsigned long pfn,
+		     bool from_cache)
 {
+	struct free_misuse m = { 0 };
 	struct iova *iova;
 
-	if (!iova_domain_ready(iovad))
-		return;
 	iova_lock(iovad);
-	iova = remove_locked(iovad, pfn, NULL);
+	iova = remove_locked(iovad, pfn, NULL, from_cache, &m);
 	iova_struct_put(iovad, iova);
 	iova_unlock(iovad);
+	report_misuse(iovad, &m);
+}
+
+LIBIOVA_EXPORT void free_iova(struct iova_domain *iovad, unsigned long pfn)
+{
+	if (!iova_domain_ready(iovad))
+		return;
+	free_pfn(iovad, pfn, false);
 }
 
 LIBIOVA_EXPORT void __free_iova(struct iova_domain *iovad, struct iova *iova)
 {
+	struct free_misuse m = { 0 };
 	struct iova *removed;
 
 	if (!iova_domain_ready(iovad) || !iova)
 		return;
 	iova_lock(iovad);
 	/* only the struct the tree holds: a stale pointer frees nothing */
-	removed = remove_locked(iovad, iova->pfn_lo, iova);
+	removed = remove_locked(iovad, iova->pfn_lo, iova, false, &m);
 	iova_struct_put(iovad, removed);
 	iova_unlock(iovad);
+	report_misuse(iovad, &m);
 }
 
 static bool is_reservation(const void *entry)
@@ -342,6 +444,33 @@ LIBIOVA_EXPORT struct iova *reserve_iova(struct iova_domain *iovad,
 	return r;
 }
 
+/*
+ * Checked mode: tag (@cached) or untag the tree entry of the allocation at
+ * @pfn as sitting in a size cache.  An exact-range store: no memory.
+ */
+static void set_cached(struct iova_domain *iovad, unsigned long pfn,
+		       bool cached)
+{
+	unsigned long lo, hi;
+	void *entry;
+
+	iova_lock(iovad);
+	entry = iova_lookup(iovad, pfn, &lo, &hi);
+	if (iova_entry_is_struct(entry) && is_cached(entry) != cached)
+		iova_replace(iovad, lo, hi,
+			     (void *)((uintptr_t)entry ^ IOVA_TAG_CACHED));
+	iova_unlock(iovad);
+}
+
+/* The size alloc_iova_fast gives a request of @size pfns. */
+static unsigned long fast_size(unsigned long size)
+{
+	/* small sizes go by power-of-two classes, as in the kernel */
+	if (size < (1UL << (IOVA_RANGE_CACHE_MAX_SIZE - 1)))
+		size = 1UL << iova_ulong_log2_ceil(size);
+	return size;
+}
+
 LIBIOVA_EXPORT unsigned long alloc_iova_fast(struct iova_domain *iovad,
 					     unsigned long size,
 					     unsigned long limit_pfn,
@@ -352,16 +481,17 @@ LIBIOVA_EXPORT unsigned long alloc_iova_fast(struct iova_domain *iovad,
 
 	if (!iova_domain_ready(iovad) || !size)
 		return 0;
-	/* small sizes go by power-of-two classes, as in the kernel */
-	if (size < (1UL << (IOVA_RANGE_CACHE_MAX_SIZE - 1)))
-		size = 1UL << iova_ulong_log2_ceil(size);
+	size = fast_size(size);
 	log_size = (unsigned int)iova_ulong_log2_ceil(size);
 	if (log_size < iova_rcaches_classes(iovad->rcaches)) {
 		unsigned long pfn = iova_rcache_get(iovad->rcaches, log_size,
 						    iovad->start_pfn,
 						    limit_pfn);
-		if (pfn)
+		if (pfn) {
+			if (iovad->checked_free)
+				set_cached(iovad, pfn, false);
 			return pfn;
+		}
 	}
 	for (;;) {
 		iova = alloc_iova(iovad, size, limit_pfn, true);
@@ -374,6 +504,42 @@ LIBIOVA_EXPORT unsigned long alloc_iova_fast(struct iova_domain *iovad,
 	}
 }
 
+/*
+ * free_iova_fast in checked mode: the allocation must start at @pfn with
+ * the size alloc_iova_fast gave @size, and must not be cached already.
+ * One that goes to a cache is tagged first, under the same lock, so a
+ * second free of it is caught from then on.
+ */
+static void free_fast_checked(struct iova_domain *iovad, unsigned long pfn,
+			      unsigned long size, unsigned int log_size)
+{
+	bool cache = log_size < iova_rcaches_classes(iovad->rcaches);
+	struct free_misuse m = { 0 };
+	struct iova *freed = NULL;
+	unsigned long lo, hi;
+	void *entry;
+
+	iova_lock(iovad);
+	entry = iova_lookup(iovad, pfn, &lo, &hi);
+	if (!iova_entry_is_struct(entry) ||
+	    ((uintptr_t)entry & IOVA_TAG_MASK))
+		m = (struct free_misuse){ pfn, size, -ENOENT };
+	else if (lo != pfn || hi - lo + 1 != fast_size(size))
+		m = (struct free_misuse){ pfn, size, -EINVAL };
+	else if (cache)
+		iova_replace(iovad, lo, hi,
+			     (void *)((uintptr_t)entry | IOVA_TAG_CACHED));
+	else
+		freed = remove_locked(iovad, pfn, NULL, false, &m);
+	iova_struct_put(iovad, freed);
+	iova_unlock(iovad);
+	if (m.error)
+		report_misuse(iovad, &m);
+	else if (cache &&
+		 !iova_rcache_put(iovad, iovad->rcaches, log_size, pfn))
+		free_pfn(iovad, pfn, true);
+}
+
 LIBIOVA_EXPORT void free_iova_fast(struct iova_domain *iovad,
 				   unsigned long pfn, unsigned long size)
 {
@@ -382,6 +548,10 @@ LIBIOVA_EXPORT void free_iova_fast(struct iova_domain *iovad,
 	if (!iova_domain_ready(iovad) || !size)
 		return;
 	log_size = (unsigned int)iova_ulong_log2_ceil(size);
+	if (iovad->checked_free) {
+		free_fast_checked(iovad, pfn, size, log_size);
+		return;
+	}
 	if (log_size < iova_rcaches_classes(iovad->rcaches) &&
 	    iova_rcache_put(iovad, iovad->rcaches, log_size, pfn))
 		return;

@@ -81,6 +81,28 @@ static int check_config(const struct iova_space_config *c, uint64_t granule,
 	return 0;
 }
 
+/*
+ * Sorted windows: -EINVAL if two overlap; windows that touch (one's last
+ * byte just below the next one's first) are merged into one, since to the
+ * IOMMU they are one range: an allocation may span the seam, so alloc_at,
+ * the holes and iova_space_window must see one window there too.
+ */
+static int merge_windows(struct iova_range *w, unsigned int *nr)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 1; i < *nr; i++) {
+		if (w[i].start <= w[n].last)
+			return -EINVAL;
+		if (w[i].start == w[n].last + 1)
+			w[n].last = w[i].last;
+		else
+			w[++n] = w[i];
+	}
+	*nr = n + 1;
+	return 0;
+}
+
 /* Mark [lo, hi] (pfns) with @kind; under the lock. */
 static int mark(struct iova_space *s, unsigned long lo, unsigned long hi,
 		enum iova_kind kind)
@@ -165,12 +187,11 @@ LIBIOVA_EXPORT int iova_space_create(const struct iova_space_config *config,
 		s->windows[0].start = 0;
 		s->windows[0].last = width_last;
 	}
-	for (unsigned int i = 1; i < s->nr_windows; i++)
-		if (s->windows[i].start <= s->windows[i - 1].last) {
-			free(s->windows);
-			free(s);
-			return -EINVAL;
-		}
+	if (merge_windows(s->windows, &s->nr_windows)) {
+		free(s->windows);
+		free(s);
+		return -EINVAL;
+	}
 	if (iova_domain_setup(&s->dom, (unsigned long)granule, 1)) {
 		free(s->windows);
 		free(s);
@@ -491,17 +512,23 @@ static bool next_visit(struct ma_state *mas, unsigned long hi, bool holes)
 }
 
 /*
- * Visit the free holes (@holes) or the allocations of [lo, hi], clipped to
- * it, in address order.  Each range is read under the RCU read lock; the
- * callback runs outside it, so it may call anything.  The tree has no two
- * adjacent NULL ranges, so each NULL range is a whole hole.
+ * Visit the free holes (@holes) or the allocations that meet [min, max]
+ * (bytes), clipped to it, in address order: every granule [min, max]
+ * touches is looked at, so a hole that meets it in part of a granule is
+ * reported too (clipped to the bytes inside).  Each range is read under
+ * the RCU read lock; the callback runs outside it, so it may call
+ * anything.  The tree has no two adjacent NULL ranges, so each NULL range
+ * is a whole hole.
  */
-static int visit(struct iova_space *s, unsigned long lo, unsigned long hi,
+static int visit(struct iova_space *s, uint64_t min, uint64_t max,
 		 bool holes, iova_range_fn fn, void *arg)
 {
-	unsigned long pos = lo;
+	unsigned long pos = (unsigned long)(min >> s->shift);
+	unsigned long hi = (unsigned long)(max >> s->shift);
 
-	for (;;) {
+	if (hi > s->top_pfn)
+		hi = s->top_pfn;  /* above it everything is a HOLE marker */
+	for (; pos <= hi;) {
 		MA_STATE(mas, &s->dom.tree, pos, pos);
 		struct iova_range r;
 		bool found;
@@ -513,8 +540,12 @@ static int visit(struct iova_space *s, unsigned long lo, unsigned long hi,
 		if (!holes && !found)
 			return 0;
 		if (found) {
-			r.start = pfn_addr(s, mas.index < lo ? lo : mas.index);
+			r.start = pfn_addr(s, mas.index);
 			r.last = pfn_last_byte(s, mas.last > hi ? hi : mas.last);
+			if (r.start < min)
+				r.start = min;
+			if (r.last > max)
+				r.last = max;
 			ret = fn(arg, &r);
 			if (ret)
 				return ret;
@@ -523,6 +554,7 @@ static int visit(struct iova_space *s, unsigned long lo, unsigned long hi,
 			return 0;
 		pos = mas.last + 1;
 	}
+	return 0;
 }
 
 LIBIOVA_EXPORT int iova_space_for_each(struct iova_space *s, iova_range_fn fn,
@@ -530,20 +562,16 @@ LIBIOVA_EXPORT int iova_space_for_each(struct iova_space *s, iova_range_fn fn,
 {
 	if (!s || !fn)
 		return -EINVAL;
-	return visit(s, 1, s->top_pfn, false, fn, arg);
+	return visit(s, 0, UINT64_MAX, false, fn, arg);
 }
 
 LIBIOVA_EXPORT int iova_space_for_each_hole(struct iova_space *s,
 					    uint64_t min, uint64_t max,
 					    iova_range_fn fn, void *arg)
 {
-	unsigned long lo, hi;
-
 	if (!s || !fn || min > max)
 		return -EINVAL;
-	if (!pfn_window(s, min, max, &lo, &hi))
-		return 0;
-	return visit(s, lo, hi, true, fn, arg);
+	return visit(s, min, max, true, fn, arg);
 }
 
 struct largest {

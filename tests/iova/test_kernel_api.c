@@ -351,6 +351,209 @@ static void test_fast_rounds_small_sizes(void **state)
 	assert_true(alloc_iova_fast(&f->iovad, 1, 0x1000, false) <= 0x1000);
 }
 
+/* Misuse the checked mode reported. */
+struct misuses {
+	unsigned int n;
+	unsigned long pfn, size;
+	int error;
+};
+
+static void note_misuse(void *arg, struct iova_domain *iovad,
+			unsigned long pfn, unsigned long size, int error)
+{
+	struct misuses *m = arg;
+
+	(void)iovad;
+	m->n++;
+	m->pfn = pfn;
+	m->size = size;
+	m->error = error;
+}
+
+#define assert_misuse(m, count, p, sz, err)            \
+	do {                                           \
+		assert_int_equal((m).n, (count));      \
+		assert_int_equal((m).pfn, (p));        \
+		assert_int_equal((m).size, (sz));      \
+		assert_int_equal((m).error, (err));    \
+	} while (0)
+
+/*
+ * Checked fast-free mode: a double free, a free of the wrong size or from
+ * inside an allocation, and a free of what is not allocated are reported
+ * and change nothing; no IOVA is handed out twice.
+ */
+static void test_checked_fast_free(void **state)
+{
+	struct misuses m = { 0 };
+	struct iova_domain d;
+	struct iova *r, *x;
+	unsigned long p, q, a, b;
+
+	(void)state;
+	assert_int_equal(init_iova_domain(&d, 4096, 1), 0);
+#ifdef NDEBUG
+	assert_false(d.checked_free); /* the kernel's behaviour */
+#else
+	assert_true(d.checked_free);  /* debug builds check */
+#endif
+	assert_int_equal(iova_domain_set_checked_free(&d, true, note_misuse,
+						      &m), 0);
+	assert_int_equal(iova_domain_init_rcaches(&d), 0);
+	/* a double free through the cache */
+	p = alloc_iova_fast(&d, 1, 0xfffff, false);
+	assert_true(p != 0);
+	free_iova_fast(&d, p, 1);
+	assert_int_equal(m.n, 0);
+	free_iova_fast(&d, p, 1);
+	assert_misuse(m, 1, p, 1, -ENOENT);
+	/* nor may the slow free take it out from under the cache */
+	free_iova(&d, p);
+	assert_misuse(m, 2, p, 1, -ENOENT);
+	assert_non_null(find_iova(&d, p)); /* cached: still in the tree */
+	assert_int_equal(alloc_iova_fast(&d, 1, 0xfffff, false), p);
+	q = alloc_iova_fast(&d, 1, 0xfffff, false);
+	assert_true(q != 0 && q != p);
+	/* a hit is a live allocation again: one free of it is fine */
+	free_iova_fast(&d, p, 1);
+	free_iova_fast(&d, q, 1);
+	assert_int_equal(m.n, 2);
+	/* the wrong size, from inside, and what is not allocated */
+	a = alloc_iova_fast(&d, 4, 0xfffff, false);
+	free_iova_fast(&d, a, 8);
+	assert_misuse(m, 3, a, 8, -EINVAL);
+	free_iova_fast(&d, a + 1, 4);
+	assert_misuse(m, 4, a + 1, 4, -EINVAL);
+	free_iova_fast(&d, 0x1234, 1);
+	assert_misuse(m, 5, 0x1234, 1, -ENOENT);
+	x = find_iova(&d, a);
+	assert_non_null(x);
+	assert_int_equal(x->pfn_lo, a);
+	assert_int_equal(iova_size(x), 4);
+	free_iova_fast(&d, a, 3); /* 3 is what alloc_iova_fast made 4 */
+	assert_int_equal(m.n, 5);
+	/* sizes above the caches: checked, then freed in the tree */
+	b = alloc_iova_fast(&d, 64, 0xfffff, false);
+	free_iova_fast(&d, b, 32);
+	assert_misuse(m, 6, b, 32, -EINVAL);
+	assert_non_null(find_iova(&d, b));
+	free_iova_fast(&d, b, 64);
+	assert_null(find_iova(&d, b));
+	free_iova_fast(&d, b, 64);
+	assert_misuse(m, 7, b, 64, -ENOENT);
+	/* a reservation is not an allocation */
+	r = reserve_iova(&d, 0x5000, 0x5000);
+	assert_non_null(r);
+	free_iova_fast(&d, 0x5000, 1);
+	assert_misuse(m, 8, 0x5000, 1, -ENOENT);
+	assert_ptr_equal(find_iova(&d, 0x5000), r);
+	/* the cache gives its IOVAs back to the tree */
+	assert_int_equal(iova_domain_flush_rcaches(&d), 0);
+	assert_null(find_iova(&d, p));
+	assert_null(find_iova(&d, q));
+	assert_null(find_iova(&d, a));
+	assert_int_equal(mt_validate(&d.tree), 0);
+	assert_int_equal(m.n, 8);
+	/* chosen before the first allocation only */
+	assert_int_equal(iova_domain_set_checked_free(&d, false, NULL, NULL),
+			 -EBUSY);
+	assert_true(d.checked_free);
+	put_iova_domain(&d);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(iova_domain_set_checked_free(&d, true, NULL, NULL),
+			 -EINVAL);
+}
+
+/* Unchecked (release builds' default), a double free is the kernel's:
+ * the IOVA is cached twice and handed out twice. */
+static void test_unchecked_fast_free_is_the_kernels(void **state)
+{
+	struct iova_domain d;
+	unsigned long p;
+
+	(void)state;
+	assert_int_equal(init_iova_domain(&d, 4096, 1), 0);
+	assert_int_equal(iova_domain_set_checked_free(&d, false, NULL, NULL),
+			 0);
+	assert_int_equal(iova_domain_init_rcaches(&d), 0);
+	p = alloc_iova_fast(&d, 1, 0xfffff, false);
+	free_iova_fast(&d, p, 1);
+	free_iova_fast(&d, p, 1);
+	assert_int_equal(alloc_iova_fast(&d, 1, 0xfffff, false), p);
+	assert_int_equal(alloc_iova_fast(&d, 1, 0xfffff, false), p);
+	put_iova_domain(&d);
+}
+
+/* The public flush: cached IOVAs go back to the tree. */
+static void test_flush_rcaches(void **state)
+{
+	struct fx *f = *state;
+	struct iova_domain d;
+	unsigned long p;
+
+	assert_int_equal(iova_domain_flush_rcaches(&f->iovad), 0); /* none */
+	assert_int_equal(iova_domain_init_rcaches(&f->iovad), 0);
+	p = alloc_iova_fast(&f->iovad, 8, 0xfffff, false);
+	free_iova_fast(&f->iovad, p, 8);
+	assert_non_null(find_iova(&f->iovad, p));
+	assert_int_equal(iova_domain_flush_rcaches(&f->iovad), 0);
+	assert_null(find_iova(&f->iovad, p));
+	assert_int_equal(mt_validate(&f->iovad.tree), 0);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(iova_domain_flush_rcaches(&d), -EINVAL);
+	assert_int_equal(iova_domain_flush_rcaches(NULL), -EINVAL);
+}
+
+/* The kernel's initial max32_alloc_size: all of the 4 GiB under a 32-bit
+ * limit fails even on an empty domain that starts at pfn 0; one granule
+ * less fits. */
+static void test_whole_4g_under_32bit_limit(void **state)
+{
+	struct iova_domain d;
+	struct iova *x;
+
+	(void)state;
+	assert_int_equal(init_iova_domain(&d, 4096, 0), 0);
+	assert_null(alloc_iova(&d, d.dma_32bit_pfn, d.dma_32bit_pfn - 1,
+			       false));
+	assert_null(alloc_iova(&d, d.dma_32bit_pfn, d.dma_32bit_pfn, false));
+	x = alloc_iova(&d, d.dma_32bit_pfn - 1, d.dma_32bit_pfn - 1, false);
+	assert_non_null(x);
+	assert_int_equal(x->pfn_lo, 1); /* top-down: as high as it goes */
+	assert_int_equal(x->pfn_hi, d.dma_32bit_pfn - 1);
+	put_iova_domain(&d);
+}
+
+/* A domain on a node allocator of its own: once put_iova_domain returns,
+ * every node is back and the allocator can be destroyed, with no RCU
+ * barrier of the caller's. */
+static void test_put_returns_every_node(void **state)
+{
+	struct mt_allocator *a = mt_node_cache_create(NULL);
+	struct mt_alloc_stats st;
+	struct iova_domain d;
+	struct iova *got[300];
+
+	(void)state;
+	assert_non_null(a);
+	assert_int_equal(init_iova_domain(&d, 4096, 1), 0);
+	assert_int_equal(mt_set_allocator(&d.tree, a), 0);
+	assert_int_equal(iova_domain_init_rcaches(&d), 0);
+	for (int i = 0; i < 300; i++) {
+		got[i] = alloc_iova(&d, 1 + i % 5, 0xfffff, false);
+		assert_non_null(got[i]);
+	}
+	for (int i = 0; i < 300; i += 2)
+		__free_iova(&d, got[i]);
+	free_iova_fast(&d, alloc_iova_fast(&d, 1, 0xfffff, false), 1);
+	mt_allocator_stats(a, &st);
+	assert_true(st.live > 1);
+	put_iova_domain(&d);
+	mt_allocator_stats(a, &st);
+	assert_int_equal(st.live, 0);
+	assert_int_equal(mt_allocator_destroy(a), 0);
+}
+
 static void test_bad_input(void **state)
 {
 	struct fx *f = *state;
@@ -402,6 +605,12 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_fast_rounds_small_sizes,
 						setup, teardown),
+		cmocka_unit_test(test_put_returns_every_node),
+		cmocka_unit_test(test_checked_fast_free),
+		cmocka_unit_test(test_unchecked_fast_free_is_the_kernels),
+		cmocka_unit_test_setup_teardown(test_flush_rcaches, setup,
+						teardown),
+		cmocka_unit_test(test_whole_4g_under_32bit_limit),
 		cmocka_unit_test_setup_teardown(test_bad_input, setup,
 						teardown),
 	};

@@ -177,6 +177,51 @@ static void test_cache_hits_and_double_free(void **state)
 	assert_int_equal(st.allocations, 1);
 }
 
+/* Which requests count in cache_hits / cache_misses, and which frees fill
+ * the caches, as iova_space_stats documents. */
+static void test_cacheable_requests(void **state)
+{
+	struct iova_space_config c = { .address_width = 40 };
+	struct iova_space_stats st;
+	struct iova_space *s;
+	uint64_t a, b, x;
+
+	(void)state;
+	assert_int_equal(iova_space_create(&c, &s), 0);
+	/* not cacheable: bottom-up, over-aligned, not a power of two, too
+	 * large (64 granules > 32) */
+	assert_int_equal(iova_space_alloc(s, 4 * 4096, 16 * KiB, 0, UINT64_MAX,
+					  IOVA_ALLOC_BOTTOM_UP, &a), 0);
+	assert_int_equal(a, 16 * KiB);
+	assert_int_equal(iova_space_alloc(s, 4096, 64 * KiB, 0, UINT64_MAX, 0,
+					  &b), 0);
+	assert_int_equal(iova_space_alloc(s, 3 * 4096, 0, 0, UINT64_MAX, 0,
+					  &x), 0);
+	assert_int_equal(iova_space_alloc(s, 64 * 4096, 0, 0, UINT64_MAX, 0,
+					  &x), 0);
+	iova_space_stats(s, &st);
+	assert_int_equal(st.cache_hits, 0);
+	assert_int_equal(st.cache_misses, 0);
+	/* cacheable: top-down, a power of two, aligned at most to its size */
+	assert_int_equal(iova_space_alloc(s, 4 * 4096, 16 * KiB, 0, UINT64_MAX,
+					  0, &x), 0);
+	iova_space_stats(s, &st);
+	assert_int_equal(st.cache_misses, 1);
+	/* the bottom-up and the over-aligned allocation fill the caches */
+	assert_int_equal(iova_space_free(s, a), 0);
+	assert_int_equal(iova_space_free(s, b), 0);
+	iova_space_stats(s, &st);
+	assert_int_equal(st.cached, 2);
+	/* and a cacheable request takes from them */
+	assert_int_equal(iova_space_alloc(s, 4 * 4096, 0, 0, UINT64_MAX, 0,
+					  &x), 0);
+	assert_int_equal(x, a);
+	iova_space_stats(s, &st);
+	assert_int_equal(st.cache_hits, 1);
+	assert_int_equal(st.cache_misses, 1);
+	iova_space_destroy(s);
+}
+
 static int count_range(void *arg, const struct iova_range *r)
 {
 	uint64_t *sum = arg;
@@ -217,6 +262,198 @@ static void test_iteration_and_windows(void **state)
 	assert_int_equal(iova_space_window(f->s, 2, &w, &largest), 0);
 	assert_int_equal(largest, 0xffffffffffffULL - 0x10000000000ULL + 1);
 	assert_int_equal(iova_space_window(f->s, 3, &w, &largest), -EINVAL);
+}
+
+/* Up to 8 ranges an iterator reported, in order. */
+struct seen {
+	unsigned int n;
+	struct iova_range r[8];
+};
+
+static int note_range(void *arg, const struct iova_range *r)
+{
+	struct seen *seen = arg;
+
+	if (seen->n < 8)
+		seen->r[seen->n] = *r;
+	seen->n++;
+	return 0;
+}
+
+#define assert_range(range, s, l)                                  \
+	do {                                                       \
+		assert_int_equal((range).start, (s));              \
+		assert_int_equal((range).last, (l));               \
+	} while (0)
+
+/*
+ * Windows that touch are one window: merged at creation, so alloc (which
+ * may span the seam), alloc_at, the holes and the window info agree.  A
+ * reservation across the seam and one that touches a window's edge from
+ * outside change nothing about that.
+ */
+static void test_touching_windows_merge(void **state)
+{
+	/* unsorted; B touches A's end, C stands apart, D touches C's start */
+	struct iova_range win[] = {
+		{ 0x20000, 0x2ffff }, /* B */
+		{ 0x60000, 0x6ffff }, /* C */
+		{ 0x10000, 0x1ffff }, /* A */
+		{ 0x70000, 0x77fff }, /* D */
+	};
+	struct iova_range res[] = {
+		{ 0x1f000, 0x20fff }, /* across the A|B seam */
+		{ 0x30000, 0x3ffff }, /* just above A+B, outside any window */
+	};
+	struct iova_space_config c = {
+		.windows = win, .nr_windows = 4,
+		.reserved = res, .nr_reserved = 2,
+		.flags = IOVA_SPACE_NO_CACHE,
+	};
+	struct iova_space_stats st;
+	struct iova_range w;
+	struct seen seen = { 0 };
+	struct iova_space *s;
+	uint64_t largest, iova;
+
+	(void)state;
+	assert_int_equal(iova_space_create(&c, &s), 0);
+	assert_int_equal(iova_space_stats(s, &st), 0);
+	assert_int_equal(st.nr_windows, 2);
+	assert_int_equal(iova_space_window(s, 0, &w, &largest), 0);
+	assert_range(w, 0x10000, 0x2ffff);
+	assert_int_equal(largest, 0xf000); /* each side of the reservation */
+	assert_int_equal(iova_space_window(s, 1, &w, &largest), 0);
+	assert_range(w, 0x60000, 0x77fff);
+	assert_int_equal(largest, 0x18000); /* C and D as one hole */
+	assert_int_equal(iova_space_window(s, 2, &w, &largest), -EINVAL);
+	assert_int_equal(iova_space_for_each_hole(s, 0, UINT64_MAX, note_range,
+						  &seen), 0);
+	assert_int_equal(seen.n, 3);
+	assert_range(seen.r[0], 0x10000, 0x1efff);
+	assert_range(seen.r[1], 0x21000, 0x2ffff);
+	assert_range(seen.r[2], 0x60000, 0x77fff);
+	/* the largest hole is allocatable by both calls, across the C|D
+	 * seam, and nothing larger is */
+	assert_int_equal(iova_space_alloc(s, 0x18001, 0, 0, UINT64_MAX, 0,
+					  &iova), -ENOSPC);
+	assert_int_equal(iova_space_alloc(s, 0x18000, 0, 0, UINT64_MAX, 0,
+					  &iova), 0);
+	assert_int_equal(iova, 0x60000);
+	assert_int_equal(iova_space_free(s, iova), 0);
+	assert_int_equal(iova_space_alloc_at(s, 0x6f000, 0x2000), 0);
+	assert_int_equal(iova_space_free(s, 0x6f000), 0);
+	assert_int_equal(iova_space_alloc_at(s, 0x60000, 0x18000), 0);
+	assert_int_equal(iova_space_free(s, 0x60000), 0);
+	assert_int_equal(iova_space_alloc_at(s, 0x60000, 0x19000), -ERANGE);
+	/* at the edges the reservations touch */
+	assert_int_equal(iova_space_alloc_at(s, 0x1e000, 0x1000), 0);
+	assert_int_equal(iova_space_alloc_at(s, 0x1f000, 0x1000), -EEXIST);
+	assert_int_equal(iova_space_alloc_at(s, 0x20000, 0x1000), -EEXIST);
+	assert_int_equal(iova_space_alloc_at(s, 0x21000, 0x1000), 0);
+	assert_int_equal(iova_space_alloc_at(s, 0x2f000, 0x1000), 0);
+	assert_int_equal(iova_space_alloc_at(s, 0x2f000, 0x2000), -ERANGE);
+	assert_int_equal(iova_space_alloc_at(s, 0x30000, 0x1000), -ERANGE);
+	assert_int_equal(iova_space_free(s, 0x30000), -ERANGE);
+	/* the span of A and B with the seam reserved: no hole that large */
+	assert_int_equal(iova_space_alloc(s, 0x10000, 0, 0, 0x3ffff, 0, &iova),
+			 -ENOSPC);
+	iova_space_destroy(s);
+}
+
+/*
+ * The iterators at granule edges: every hole that meets [min, max] is
+ * reported, clipped to the byte, also when it meets it in part of a
+ * granule; lookup finds an allocation from any of its bytes and nothing
+ * from the bytes beside it.
+ */
+static void test_hole_and_lookup_edges(void **state)
+{
+	struct iova_range win = { 0x10000, 0x1ffff };
+	struct iova_space_config c = { .windows = &win, .nr_windows = 1,
+				       .address_width = 20 };
+	struct seen seen;
+	struct iova_range r;
+	struct iova_space *s;
+
+	(void)state;
+	assert_int_equal(iova_space_create(&c, &s), 0);
+	assert_int_equal(iova_space_alloc_at(s, 0x12000, 0x1000), 0);
+	/* one hole ends at 0x11fff, the next starts at 0x13000 */
+	seen = (struct seen){ 0 };
+	assert_int_equal(iova_space_for_each_hole(s, 0x11800, 0x13800,
+						  note_range, &seen), 0);
+	assert_int_equal(seen.n, 2);
+	assert_range(seen.r[0], 0x11800, 0x11fff);
+	assert_range(seen.r[1], 0x13000, 0x13800);
+	/* inside one granule of a hole: that part of it */
+	seen = (struct seen){ 0 };
+	assert_int_equal(iova_space_for_each_hole(s, 0x13123, 0x13123,
+						  note_range, &seen), 0);
+	assert_int_equal(seen.n, 1);
+	assert_range(seen.r[0], 0x13123, 0x13123);
+	seen = (struct seen){ 0 };
+	assert_int_equal(iova_space_for_each_hole(s, 0x13ff0, 0x14010,
+						  note_range, &seen), 0);
+	assert_int_equal(seen.n, 1);
+	assert_range(seen.r[0], 0x13ff0, 0x14010);
+	/* inside the allocation, or outside the window: nothing */
+	seen = (struct seen){ 0 };
+	assert_int_equal(iova_space_for_each_hole(s, 0x12001, 0x12ffe,
+						  note_range, &seen), 0);
+	assert_int_equal(iova_space_for_each_hole(s, 0, 0xffff, note_range,
+						  &seen), 0);
+	assert_int_equal(iova_space_for_each_hole(s, 0x20000, UINT64_MAX,
+						  note_range, &seen), 0);
+	assert_int_equal(seen.n, 0);
+	/* the window's last byte, and past the address width */
+	assert_int_equal(iova_space_for_each_hole(s, 0x1fffe, UINT64_MAX,
+						  note_range, &seen), 0);
+	assert_int_equal(seen.n, 1);
+	assert_range(seen.r[0], 0x1fffe, 0x1ffff);
+	/* lookup from the first and last byte, not from the ones beside */
+	assert_int_equal(iova_space_lookup(s, 0x12000, &r), 0);
+	assert_range(r, 0x12000, 0x12fff);
+	assert_int_equal(iova_space_lookup(s, 0x12fff, &r), 0);
+	assert_range(r, 0x12000, 0x12fff);
+	assert_int_equal(iova_space_lookup(s, 0x11fff, &r), -ENOENT);
+	assert_int_equal(iova_space_lookup(s, 0x13000, &r), -ENOENT);
+	assert_int_equal(iova_space_lookup(s, UINT64_MAX, &r), -ENOENT);
+	/* for_each reports the allocation whole */
+	seen = (struct seen){ 0 };
+	assert_int_equal(iova_space_for_each(s, note_range, &seen), 0);
+	assert_int_equal(seen.n, 1);
+	assert_range(seen.r[0], 0x12000, 0x12fff);
+	iova_space_destroy(s);
+}
+
+/* A space on a node allocator of its own: once iova_space_destroy
+ * returns, every node is back and the allocator can be destroyed, with
+ * no RCU barrier of the caller's. */
+static void test_destroy_returns_every_node(void **state)
+{
+	struct iova_space_config c = { .address_width = 48 };
+	struct mt_alloc_stats st;
+	struct iova_space *s;
+	uint64_t iova[300];
+
+	(void)state;
+	c.node_allocator = mt_node_cache_create(NULL);
+	assert_non_null(c.node_allocator);
+	assert_int_equal(iova_space_create(&c, &s), 0);
+	/* enough entries for a tree of several levels, and frees in RCU
+	 * mode that retire nodes */
+	for (int i = 0; i < 300; i++)
+		assert_int_equal(iova_space_alloc(s, 4096 * (1 + i % 5), 0, 0,
+						  UINT64_MAX, 0, &iova[i]), 0);
+	for (int i = 0; i < 300; i += 2)
+		assert_int_equal(iova_space_free(s, iova[i]), 0);
+	mt_allocator_stats(c.node_allocator, &st);
+	assert_true(st.live > 1);
+	iova_space_destroy(s);
+	mt_allocator_stats(c.node_allocator, &st);
+	assert_int_equal(st.live, 0);
+	assert_int_equal(mt_allocator_destroy(c.node_allocator), 0);
 }
 
 static void test_exhaustion_small_space(void **state)
@@ -323,6 +560,10 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exhaustion_small_space,
 						setup, teardown),
+		cmocka_unit_test(test_touching_windows_merge),
+		cmocka_unit_test(test_hole_and_lookup_edges),
+		cmocka_unit_test(test_destroy_returns_every_node),
+		cmocka_unit_test(test_cacheable_requests),
 		cmocka_unit_test_setup_teardown(test_bad_input, setup,
 						teardown),
 	};

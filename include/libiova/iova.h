@@ -263,9 +263,10 @@ void free_iova(struct iova_domain *iovad, unsigned long pfn);
 
 /*
  * reserve_iova - keep [@pfn_lo, @pfn_hi] from ever being allocated.
- * Overlapping reservations merge into one.  Returns the reservation
- * covering the range, or NULL (pfn_lo > pfn_hi, the range overlaps an
- * allocation, no memory).
+ * Overlapping reservations merge into one.  A parked free in the range
+ * is free space: its erase is completed first, with blocking allowed.
+ * Returns the reservation covering the range, or NULL (pfn_lo > pfn_hi,
+ * the range overlaps an allocation, no memory).  May block briefly.
  */
 struct iova *reserve_iova(struct iova_domain *iovad, unsigned long pfn_lo,
 			  unsigned long pfn_hi);

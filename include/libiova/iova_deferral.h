@@ -8,10 +8,19 @@
  * the tree can need a tree node; when a free runs out of nodes (it asks
  * without blocking, as an unmap from a completion path must), the range is
  * overwritten in place with a "parked" marker, which needs no memory.  A
- * parked range is not allocatable, not returned by find_iova() or
- * iova_space_lookup(), and not a free hole.  It is erased later:
+ * parked range is not returned by find_iova() or iova_space_lookup(), not
+ * a hole to iova_space_for_each_hole(), and not counted as allocated by
+ * iova_space_stats() (parked_now below counts it).  To every allocation
+ * call it is free space: an allocation that finds no room while ranges
+ * are parked erases them (blocking allowed, as the call may block) and
+ * searches again; iova_space_alloc_at() and reserve_iova() over a parked
+ * range erase it first.  Such a call fails only when memory is really out:
+ * -ENOMEM (space API) or NULL/0 (kernel API), and no "no room" answer is
+ * remembered from it (the kernel API's 32-bit size limit included).
+ * A parked range is erased:
  *   - opportunistically, without blocking, by the next allocation,
  *     reservation or successful free on the domain (a few per call);
+ *   - by an allocation, alloc_at or reservation that needs it (above);
  *   - by a timer worker, with blocking allocation allowed, after a delay
  *     that follows the domain's backoff policy;
  *   - synchronously by iova_domain_flush_deferred() / _space_ variant;
@@ -28,7 +37,16 @@
  * erases anything) resets it to 10 ms and ends the failure episode.  When
  * an episode reaches 10 consecutive failed retries the warn callback is
  * called once (default: one line on stderr); it is called again only in a
- * new episode.  Nothing is scheduled while nothing is parked.
+ * new episode.
+ *
+ * The timer follows the parked set: nothing is scheduled while nothing is
+ * parked (a drain or flush that empties the set cancels the retry), so
+ * every worker wakeup is a retry and every episode's first retry comes
+ * the first delay after its first park.  A drain other than the worker's
+ * that erases anything also ends the episode; ranges left parked are then
+ * retried no later than the first delay after it.  The next retry is due
+ * delay_ns after the event that scheduled it (the first park, a failed
+ * retry, or such a drain), never earlier.
  *
  * Locking: every function here may be called from any thread, at the same
  * time as any other call on the domain; they take the domain's lock.
@@ -57,10 +75,13 @@ struct iova_deferral_stats {
 	uint64_t drained_worker;        /* erased by the timer worker */
 	uint64_t drained_opportunistic; /* erased by other calls */
 	uint64_t drained_flush;         /* erased by a flush or teardown */
-	uint64_t worker_wakeups;        /* timer expiries for this domain */
+	uint64_t worker_wakeups;        /* retries the worker ran (one
+					 * retried callback each) */
 	uint64_t failures_now;          /* consecutive failed retries now */
 	uint64_t failures_max;          /* the longest such run */
-	uint64_t delay_ns;              /* the delay before the next retry */
+	uint64_t delay_ns;              /* the delay the next retry was (or,
+					 * nothing parked, will be) scheduled
+					 * with */
 	uint64_t warnings;              /* warn callbacks made */
 };
 
@@ -92,8 +113,10 @@ struct iova_backoff {
 
 /*
  * iova_domain_set_backoff - use @policy (copied; NULL: the defaults) for
- * @iovad from the next retry on.  Returns 0, or -EINVAL (domain not
- * initialized, first delay above the cap).  Does not block or allocate.
+ * @iovad from the next retry on; a first retry already scheduled (no
+ * failed retry yet) moves to the new first delay after its park.  Returns
+ * 0, or -EINVAL (domain not initialized, first delay above the cap).  Does
+ * not block or allocate.
  */
 int iova_domain_set_backoff(struct iova_domain *iovad,
 			    const struct iova_backoff *policy);
@@ -104,10 +127,14 @@ int iova_domain_deferral_stats(struct iova_domain *iovad,
 
 /*
  * iova_domain_flush_deferred - erase every parked range now, allocating
- * with blocking allowed.  Returns 0 when nothing is parked any more;
- * -ENOMEM when memory ran out first (*@remaining, if not NULL, says how
- * many are still parked; the worker keeps retrying them); -EINVAL.  May
- * block.
+ * with blocking allowed (so when only non-blocking allocation fails, the
+ * flush succeeds).  Returns 0 when nothing is parked any more; -ENOMEM
+ * when memory ran out first (*@remaining, if not NULL, says how many are
+ * still parked; the worker keeps retrying them); -EINVAL.  A flush is a
+ * drain: its erases count in drained_flush, and one that erases anything
+ * ends the failure episode as an opportunistic drain does (emptying the
+ * set cancels the retry).  A flush that erases nothing changes no counter
+ * and is not a failed retry.  May block.
  */
 int iova_domain_flush_deferred(struct iova_domain *iovad,
 			       uint64_t *remaining);

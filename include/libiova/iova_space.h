@@ -108,7 +108,8 @@ void iova_space_destroy(struct iova_space *space);
  * valid window, as high as possible (or as low, IOVA_ALLOC_BOTTOM_UP).
  * Returns 0 with *@iova set; -EINVAL (size 0 or too large, @align not a
  * power of two, min > max, unknown flags, NULL argument); -ENOSPC;
- * -ENOMEM.  A size-cache hit may return any fitting address, not the
+ * -ENOMEM (also: the room may be in parked ranges whose erase found no
+ * memory, <libiova/iova_deferral.h>).  A size-cache hit may return any fitting address, not the
  * highest.  May block briefly.
  */
 int iova_space_alloc(struct iova_space *space, uint64_t size, uint64_t align,
@@ -119,7 +120,9 @@ int iova_space_alloc(struct iova_space *space, uint64_t size, uint64_t align,
  * iova_space_alloc_at - allocate exactly [@iova, @iova + @size - 1] (size
  * rounded up to granules).  Returns 0; -EINVAL (@iova misaligned, size 0,
  * wraps); -ERANGE (not inside one valid window, or IOVA 0); -EEXIST (part
- * of it is allocated or reserved); -ENOMEM.
+ * of it is allocated or reserved); -ENOMEM (also: a parked free in it
+ * could not be erased).  A parked range is free space: its erase is
+ * completed first, with blocking allowed.  May block briefly.
  */
 int iova_space_alloc_at(struct iova_space *space, uint64_t iova,
 			uint64_t size);

@@ -14,6 +14,15 @@
  * Neither needs memory.  A listed range is checked against the tree
  * before it is erased.
  *
+ * The timer follows the parked set: it is armed exactly while something
+ * is parked (d->armed == (parked_now != 0) whenever the domain lock is
+ * free), for d->due_ns.  Whatever empties the set cancels it; a callback
+ * that was already on its way when that happened (blocked on the domain
+ * lock) sees !armed, or a due_ns still ahead of it after a re-arm, and
+ * returns without counting a wakeup.  So every worker wakeup is a retry,
+ * every episode's first retry comes the first delay after its first park,
+ * and delay_ns is the delay the scheduled retry was armed with.
+ *
  * Locking: struct iova_deferral (iova_internal.h) is under the domain
  * lock, except what the timer service keeps in the timer.  Callbacks are
  * called with no lock held.
@@ -90,6 +99,19 @@ static void default_warn(void *arg, struct iova_domain *iovad,
 		(unsigned long long)(st->delay_ns / 1000000));
 }
 
+static void arm_at(struct iova_deferral *d, uint64_t due_ns)
+{
+	d->armed = true;
+	d->due_ns = due_ns;
+	iova_timer_arm(&d->timer, due_ns);
+}
+
+/* The next retry, the current delay from now. */
+static void arm(struct iova_deferral *d)
+{
+	arm_at(d, iova_monotonic_ns() + d->st.delay_ns);
+}
+
 static int policy_set(struct iova_deferral *d, const struct iova_backoff *p)
 {
 	struct iova_backoff n = p ? *p : (struct iova_backoff){ 0 };
@@ -105,17 +127,47 @@ static int policy_set(struct iova_deferral *d, const struct iova_backoff *p)
 	if (n.first_delay_ns > n.max_delay_ns)
 		return -EINVAL;
 	d->policy = n;
-	if (!d->st.failures_now)
+	if (!d->st.failures_now) {
+		/* no failed retry yet: the scheduled first retry moves to the
+		 * new first delay after the park that armed it; mid-episode
+		 * the scheduled retry keeps the delay it was armed with */
+		uint64_t armed_at = d->due_ns - d->st.delay_ns;
+
 		d->st.delay_ns = n.first_delay_ns;
+		if (d->armed)
+			arm_at(d, armed_at + n.first_delay_ns);
+	}
 	return 0;
 }
 
 /* ---- parking and draining ------------------------------------------- */
 
-static void arm(struct iova_deferral *d)
+/*
+ * Under the lock, after a drain other than the worker's retry erased
+ * @done parked ranges: memory is back, so the failure episode ends (the
+ * delay is the first one again).  An empty set cancels the timer; with
+ * ranges left, the next retry comes no later than the first delay from
+ * now (never postponed).
+ */
+static void drained(struct iova_deferral *d, uint64_t done)
 {
-	d->armed = true;
-	iova_timer_arm(&d->timer, iova_monotonic_ns() + d->st.delay_ns);
+	uint64_t due;
+
+	if (!done)
+		return;
+	backoff_reset(d);
+	if (!d->st.parked_now) {
+		d->overflow = false;
+		d->nr_listed = 0;
+		if (d->armed) {
+			d->armed = false;
+			iova_timer_cancel(&d->timer);
+		}
+		return;
+	}
+	due = iova_monotonic_ns() + d->st.delay_ns;
+	if (!d->armed || d->due_ns > due)
+		arm_at(d, due);
 }
 
 void iova_deferral_park(struct iova_domain *iovad, unsigned long lo,
@@ -249,18 +301,45 @@ void iova_deferral_drain_parked(struct iova_domain *iovad)
 	done = drain(iovad, GFP_NOWAIT, OPPORTUNISTIC_ERASES,
 		     OPPORTUNISTIC_SCAN, &nomem);
 	d->st.drained_opportunistic += done;
-	if (done)
-		backoff_reset(d); /* memory is back: a new episode later */
+	drained(d, done);
 }
 
-bool iova_deferral_clear(struct iova_domain *iovad, unsigned long lo,
-			 unsigned long hi)
+bool iova_deferral_drain_blocking(struct iova_domain *iovad)
+{
+	struct iova_deferral *d = iovad->deferral;
+	uint64_t done;
+	bool nomem;
+
+	if (!d->st.parked_now)
+		return false;
+	/* the whole window: a parked range missed here would be a wrong
+	 * "no room" */
+	done = drain(iovad, GFP_KERNEL, OPPORTUNISTIC_ERASES, UINT64_MAX,
+		     &nomem);
+	d->st.drained_opportunistic += done;
+	drained(d, done);
+	return done != 0;
+}
+
+bool iova_deferral_parked_in(struct iova_domain *iovad, unsigned long lo,
+			     unsigned long hi)
 {
 	struct iova_deferral *d = iovad->deferral;
 
+	return d->st.parked_now && d->win_lo <= hi && lo <= d->win_hi;
+}
+
+bool iova_deferral_clear(struct iova_domain *iovad, unsigned long lo,
+			 unsigned long hi, gfp_t gfp)
+{
+	struct iova_deferral *d = iovad->deferral;
+	unsigned long from = lo;
+	uint64_t done = 0;
+	bool ok = true;
+
 	iova_deferral_drain_some(iovad);
 	while (d->st.parked_now) {
-		MA_STATE(mas, &iovad->tree, lo, lo);
+		MA_STATE(mas, &iovad->tree, from, from);
 		unsigned long plo = 0, phi = 0;
 		bool found = false;
 		void *entry;
@@ -274,13 +353,19 @@ bool iova_deferral_clear(struct iova_domain *iovad, unsigned long lo,
 			}
 		}
 		if (!found)
-			return true;
-		if (!erase_parked(iovad, plo, phi, GFP_NOWAIT))
-			return false;
-		d->st.drained_opportunistic++;
-		backoff_reset(d);
+			break;
+		if (!erase_parked(iovad, plo, phi, gfp)) {
+			ok = false;
+			break;
+		}
+		done++;
+		if (phi >= hi)
+			break;
+		from = phi + 1;
 	}
-	return true;
+	d->st.drained_opportunistic += done;
+	drained(d, done);
+	return ok;
 }
 
 /* The worker's retry: everything parked, blocking allowed. */
@@ -295,26 +380,31 @@ static void retry(struct iova_timer *t)
 	uint64_t now;
 
 	iova_lock(iovad);
+	now = iova_monotonic_ns();
+	/* cancelled while on its way, or re-armed for later: not a retry */
+	ran = d->armed && now >= d->due_ns && d->st.parked_now;
+	if (!ran) {
+		iova_unlock(iovad);
+		return;
+	}
 	d->armed = false;
 	d->st.worker_wakeups++;
-	now = iova_monotonic_ns();
-	ran = d->st.parked_now != 0;
-	if (ran) {
-		d->st.drained_worker += drain(iovad, GFP_KERNEL, UINT64_MAX,
-					      UINT64_MAX, &nomem);
-		if (nomem)
-			warn = backoff_failed(d);
-		else
-			backoff_reset(d);
-		if (d->st.parked_now)
-			arm(d);
-	}
+	d->st.drained_worker += drain(iovad, GFP_KERNEL, UINT64_MAX, UINT64_MAX,
+				      &nomem);
+	if (nomem)
+		warn = backoff_failed(d);
+	else
+		backoff_reset(d);
+	if (d->st.parked_now)
+		arm(d);
+	else
+		iova_timer_cancel(&d->timer); /* a re-arm raced with us */
 	snap = d->st;
 	policy = d->policy;
 	iova_unlock(iovad);
 	if (warn)
 		policy.warn(policy.arg, iovad, &snap);
-	if (ran && policy.retried)
+	if (policy.retried)
 		policy.retried(policy.arg, now, !nomem, &snap);
 }
 
@@ -336,12 +426,14 @@ struct iova_deferral *iova_deferral_create(struct iova_domain *iovad)
  * teardown); returns how many are still parked. */
 static uint64_t flush_locked(struct iova_deferral *d)
 {
+	uint64_t done;
 	bool nomem;
 
-	d->st.drained_flush += drain(d->iovad, GFP_KERNEL, UINT64_MAX,
-				     UINT64_MAX, &nomem);
-	if (!nomem)
-		backoff_reset(d);
+	if (!d->st.parked_now)
+		return 0;
+	done = drain(d->iovad, GFP_KERNEL, UINT64_MAX, UINT64_MAX, &nomem);
+	d->st.drained_flush += done;
+	drained(d, done); /* a drain like any other: memory is back */
 	return d->st.parked_now;
 }
 

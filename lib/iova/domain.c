@@ -74,17 +74,14 @@ void iova_domain_teardown(struct iova_domain *iovad)
  */
 #define EXACT_CANDIDATES 4
 
-int iova_find_free(struct iova_domain *iovad, unsigned long size,
-		   unsigned long align, unsigned long min, unsigned long max,
-		   bool top_down, unsigned long *pfn)
+static int find_once(struct iova_domain *iovad, unsigned long size,
+		     unsigned long align, unsigned long min, unsigned long max,
+		     bool top_down, unsigned long *pfn)
 {
 	MA_STATE(mas, &iovad->tree, 0, 0);
 	unsigned long wide = size + align - 1;
 	int ret;
 
-	if (!size || min > max || max - min < size - 1)
-		return -ENOSPC;
-	iova_deferral_drain_some(iovad);
 	ret = mas_empty_area_aligned(&mas, min, max, size, align,
 				     EXACT_CANDIDATES, top_down);
 	if (ret == -EAGAIN) {
@@ -105,6 +102,29 @@ int iova_find_free(struct iova_domain *iovad, unsigned long size,
 		return -ENOSPC;
 	*pfn = mas.index;
 	return 0;
+}
+
+/*
+ * A parked range is free space: a search that finds no room while ranges
+ * are parked erases some of them (blocking allowed, as the allocation
+ * calls' contracts allow) and searches again, until it finds room or no
+ * erase succeeds.  Each round erases at least one range for good, so the
+ * rounds are bounded by the parked set; with nothing parked the cost is
+ * the inline check.  What is left parked when memory ran out may be the
+ * room asked for: -ENOMEM then, not -ENOSPC.
+ */
+int iova_find_free(struct iova_domain *iovad, unsigned long size,
+		   unsigned long align, unsigned long min, unsigned long max,
+		   bool top_down, unsigned long *pfn)
+{
+	if (!size || min > max || max - min < size - 1)
+		return -ENOSPC;
+	iova_deferral_drain_some(iovad);
+	do {
+		if (!find_once(iovad, size, align, min, max, top_down, pfn))
+			return 0;
+	} while (iova_deferral_drain_blocking(iovad));
+	return iova_deferral_parked_in(iovad, min, max) ? -ENOMEM : -ENOSPC;
 }
 
 /* Inlined into the hot paths (iova_insert, iova_erase). */

@@ -95,9 +95,12 @@ void iova_domain_teardown(struct iova_domain *iovad);
 /*
  * Find a free range of @size pfns inside [@min, @max] whose first pfn is a
  * multiple of @align (a power of two), as high as possible (@top_down) or
- * as low as possible.  Under the lock.  Returns 0 with *@pfn set, or
- * -ENOSPC.  O(log n): a few exact candidates are checked, then a search
- * for a gap large enough for any placement (docs/iova.md).
+ * as low as possible.  Under the lock.  Returns 0 with *@pfn set, -ENOSPC,
+ * or -ENOMEM (no room, but ranges that may hold it are still parked and
+ * memory ran out erasing them).  O(log n): a few exact candidates are
+ * checked, then a search for a gap large enough for any placement
+ * (docs/iova.md).  Parked ranges count as free: a search that fails while
+ * some are parked erases them first, so it may block.
  */
 int iova_find_free(struct iova_domain *iovad, unsigned long size,
 		   unsigned long align, unsigned long min, unsigned long max,
@@ -149,6 +152,11 @@ void iova_timer_init(struct iova_timer *t, void (*fn)(struct iova_timer *));
  * the new deadline wins).  Starts the service thread if needed.  Never
  * blocks for long; may be called with a domain lock held. */
 void iova_timer_arm(struct iova_timer *t, uint64_t deadline_ns);
+/* Disarm @t if it is armed; a callback already running is not waited
+ * for (it may be blocked on the caller's domain lock: it must check that
+ * it is still wanted).  Never blocks for long; may be called with a domain
+ * lock held. */
+void iova_timer_cancel(struct iova_timer *t);
 /* Disarm @t for good and wait for a running callback to return.  Must not
  * be called with a lock the callback takes. */
 void iova_timer_shutdown(struct iova_timer *t);
@@ -165,7 +173,8 @@ struct iova_parked_range {
 struct iova_deferral {
 	struct iova_domain *iovad;
 	struct iova_timer timer;
-	bool armed;          /* a retry is scheduled (or about to run) */
+	bool armed;          /* a retry is scheduled: iff something is parked */
+	uint64_t due_ns;     /* when (CLOCK_MONOTONIC), while armed */
 	bool warned;         /* the warn callback ran in this episode */
 	struct iova_backoff policy;
 	struct iova_deferral_stats st;
@@ -193,10 +202,19 @@ static inline void iova_deferral_drain_some(struct iova_domain *iovad)
 	if (__builtin_expect(iovad->deferral->st.parked_now != 0, 0))
 		iova_deferral_drain_parked(iovad);
 }
-/* Under the lock: drain a few, then erase every parked range that meets
- * [@lo, @hi], without blocking; false if one is left (no memory). */
+/* Under the lock: drain a few without blocking, then erase with @gfp
+ * every parked range that meets [@lo, @hi]; false if one is left (no
+ * memory).  Blocks if @gfp does. */
 bool iova_deferral_clear(struct iova_domain *iovad, unsigned long lo,
-			 unsigned long hi);
+			 unsigned long hi, gfp_t gfp);
+/* Under the lock, for an allocation that found no room: erase a few
+ * parked ranges, blocking allowed, looking through the whole window;
+ * true if any was (search again then).  May block. */
+bool iova_deferral_drain_blocking(struct iova_domain *iovad);
+/* Under the lock: may a parked range lie in [@lo, @hi]?  (The window
+ * that covers every parked range meets it.) */
+bool iova_deferral_parked_in(struct iova_domain *iovad, unsigned long lo,
+			     unsigned long hi);
 
 /* ---- rcache.c: size caches ----------------------------------------- */
 

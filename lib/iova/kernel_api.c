@@ -240,10 +240,13 @@ static struct iova *alloc_locked(struct iova_domain *iovad,
 {
 	unsigned long align = 1, pfn;
 	bool below_4g = limit_pfn <= iovad->dma_32bit_pfn;
+	int ret;
 
 	/* what already failed below 4 GiB fails again at once, until a free
-	 * there (the kernel's max32_alloc_size) */
-	if (below_4g && size >= iovad->max32_alloc_size)
+	 * there (the kernel's max32_alloc_size); not while a parked range
+	 * might be the room: the search erases those first */
+	if (below_4g && size >= iovad->max32_alloc_size &&
+	    !iova_deferral_parked_in(iovad, iovad->start_pfn, limit_pfn))
 		return NULL;
 	if (limit_pfn < iovad->start_pfn ||
 	    limit_pfn - iovad->start_pfn < size - 1)
@@ -252,9 +255,11 @@ static struct iova *alloc_locked(struct iova_domain *iovad,
 		align = 1UL << iova_ulong_log2_ceil(size);
 	if (raise_ceiling(iovad, limit_pfn))
 		return NULL;
-	if (iova_find_free(iovad, size, align, iovad->start_pfn, limit_pfn,
-			   true, &pfn)) {
-		if (below_4g)
+	ret = iova_find_free(iovad, size, align, iovad->start_pfn, limit_pfn,
+			     true, &pfn);
+	if (ret) {
+		/* only a true "no room" is remembered */
+		if (below_4g && ret == -ENOSPC)
 			iovad->max32_alloc_size = size;
 		return NULL;
 	}
@@ -382,9 +387,10 @@ static struct iova *reserve_locked(struct iova_domain *iovad,
 
 	if (raise_ceiling(iovad, hi))
 		return NULL;
-	/* a parked free in the way is completed first; if it cannot be, the
-	 * range counts as taken */
-	iova_deferral_clear(iovad, lo, hi);
+	/* a parked range is free space: its erase is completed first,
+	 * blocking allowed; without memory for it the call fails */
+	if (!iova_deferral_clear(iovad, lo, hi, GFP_KERNEL))
+		return NULL;
 	mas_for_each(&mas, entry, hi) {
 		struct iova *r = iova_entry_struct(entry);
 

@@ -424,9 +424,13 @@ LIBIOVA_EXPORT int iova_space_alloc_at(struct iova_space *s, uint64_t iova,
 	hi = lo + pages - 1;
 	for (int pass = 0;; pass++) {
 		iova_lock(&s->dom);
-		/* a parked free in the way is completed first */
-		iova_deferral_clear(&s->dom, lo, hi);
-		ret = range_free(s, lo, hi, &cached) ? 0 : -EEXIST;
+		/* a parked range is free space: its erase is completed
+		 * first, blocking allowed; -ENOMEM without memory for it */
+		cached = false;
+		if (!iova_deferral_clear(&s->dom, lo, hi, GFP_KERNEL))
+			ret = -ENOMEM;
+		else
+			ret = range_free(s, lo, hi, &cached) ? 0 : -EEXIST;
 		if (!ret)
 			ret = iova_insert(&s->dom, lo, hi,
 					  iova_marker(IOVA_KIND_ALLOCATED));

@@ -157,6 +157,14 @@ void iova_timer_arm(struct iova_timer *t, uint64_t deadline_ns)
 	pthread_mutex_unlock(&service.lock);
 }
 
+void iova_timer_cancel(struct iova_timer *t)
+{
+	pthread_mutex_lock(&service.lock);
+	if (t->armed)
+		unlink_timer(t);
+	pthread_mutex_unlock(&service.lock);
+}
+
 void iova_timer_shutdown(struct iova_timer *t)
 {
 	pthread_mutex_lock(&service.lock);

@@ -112,24 +112,6 @@ static inline uint64_t fz_num(struct fz *f)
 }
 
 /*
- * Whether to skip the checks of defects whose fixes are being made on
- * other branches (the environment variable FUZZ_SKIP_PENDING set and not
- * "0"), so that a campaign can fuzz past them.  The suite and CI never
- * set it.  Each skipped check names its issue item.
- */
-static inline bool fz_skip_pending(void)
-{
-	static int skip = -1;
-
-	if (skip < 0) {
-		const char *s = getenv("FUZZ_SKIP_PENDING");
-
-		skip = s && *s && *s != '0';
-	}
-	return skip;
-}
-
-/*
  * A check failed: print what and where, and abort, which libFuzzer
  * reports as a crash (with the input saved) and the replay as a failed
  * test.

@@ -17,8 +17,10 @@
  * the node count the same through the fault allocator and the node cache
  * below it.  At the end: no live node in either allocator.
  *
- * With FUZZ_SKIP_PENDING set (fuzz.h) the checks of the defects being
- * fixed on other branches (issue 19 items 1, 2, 3, 7) are skipped.
+ * Defects of issue 19 these checks catch: a pivot equal to the node
+ * cache's old poison word (item 1; pick_index reaches any value through
+ * fz_num), alloc_cyclic storing above range_hi (item 2), an all-NULL tree
+ * keeping a leaf (item 3), a reserve target past the bound (item 7).
  */
 #include <errno.h>
 #include <limits.h>
@@ -105,16 +107,6 @@ static void tree_stats(struct run *r, struct mt_tree_stats *st)
 
 /* ---- input shapes -------------------------------------------------- */
 
-/* issue 19 item 1: the node cache's debug check reads a node's first
- * pivot as its poison word; skipping it, pivots keep off that value */
-#define POISON_WORD 0x6672656564656164ul
-static unsigned long pending_index(unsigned long i)
-{
-	if (fz_skip_pending() && i >= POISON_WORD - 2 && i <= POISON_WORD + 2)
-		return i ^ 0x100;
-	return i;
-}
-
 /* An index: mostly small (so ranges meet), sometimes anywhere. */
 static unsigned long pick_index(struct run *r)
 {
@@ -124,7 +116,7 @@ static unsigned long pick_index(struct run *r)
 		return fz_u8(&r->in);
 	if (shape < 224)
 		return fz_u16(&r->in);
-	return pending_index(fz_num(&r->in));
+	return fz_num(&r->in);
 }
 
 static void pick_range(struct run *r, unsigned long *first,
@@ -138,7 +130,7 @@ static void pick_range(struct run *r, unsigned long *first,
 	else
 		len &= 15;
 	*first = a;
-	*last = pending_index(a + len < a ? ULONG_MAX : a + len);
+	*last = a + len < a ? ULONG_MAX : a + len;
 }
 
 static void pick_window(struct run *r, unsigned long *min,
@@ -203,7 +195,7 @@ static void check_all(struct run *r)
 	FZ_CHECK(k == r->model.count, "tree has %zu ranges, model %zu", k,
 		 r->model.count);
 	/* issue 19 item 3: a tree whose contents are all NULL has no node */
-	FZ_CHECK(r->model.count || mtree_empty(&r->mt) || fz_skip_pending(),
+	FZ_CHECK(r->model.count || mtree_empty(&r->mt),
 		 "all NULL but not empty");
 }
 
@@ -608,9 +600,6 @@ static void op_alloc_cyclic(struct run *r)
 	pick_window(r, &lo, &hi);
 	if (fz_bool(&r->in))
 		r->cyclic_next = pick_index(r);
-	/* issue 19 item 2: *next above range_hi stored above it */
-	if (fz_skip_pending() && r->cyclic_next > hi)
-		r->cyclic_next = hi;
 	next = r->cyclic_next;
 	/* the first free index at or after max(next, lo) up to hi, else
 	 * from lo up to it */
@@ -703,33 +692,30 @@ static void op_reserve(struct run *r)
 	tree_stats(r, &before);
 	/* issue 19 item 7: a target past the bound fails and changes
 	 * nothing */
-	if (b >= 250 && !fz_skip_pending())
+	if (b >= 250)
 		nr = UINT_MAX - (b & 3);
+	else if (b >= 248)
+		nr = MT_RESERVE_MAX + (b & 1);
 	nlock(r);
 	ret = mt_reserve_nodes(&r->mt, nr, gfp);
 	nunlock(r);
 	tree_stats(r, &after);
-	if (nr > 64) {
-		FZ_CHECK(ret < 0 && after.reserve_target ==
-					    before.reserve_target,
-			 "huge reserve %u: %d, target %u (was %u)", nr, ret,
-			 after.reserve_target, before.reserve_target);
+	if (nr > MT_RESERVE_MAX) {
+		FZ_CHECK(ret == -EINVAL, "reserve %u past the bound: %d", nr, ret);
 	} else if (ret == 0) {
-		/* a lower target keeps the surplus (tests/fuzz/findings/
-		 * maple/reserve-surplus.txt) */
-		FZ_CHECK(after.reserve_target == nr && after.reserve_now >= nr &&
-			 (after.reserve_now == nr ||
-			  before.reserve_now == after.reserve_now),
+		FZ_CHECK(after.reserve_target == nr && after.reserve_now == nr,
 			 "reserve %u: target %u, now %u", nr,
 			 after.reserve_target, after.reserve_now);
 	} else {
 		FZ_CHECK(ret == -ENOMEM, "reserve %u: %d", nr, ret);
 		check_nomem(r, ret, "mt_reserve_nodes");
-		FZ_CHECK(after.reserve_target == nr &&
-			 after.reserve_now <= nr,
-			 "reserve %u failed: target %u, now %u", nr,
-			 after.reserve_target, after.reserve_now);
 	}
+	/* on every error: target and reserve as they were */
+	FZ_CHECK(!ret || (after.reserve_target == before.reserve_target &&
+			  after.reserve_now == before.reserve_now),
+		 "reserve %u failed (%d): target %u -> %u, now %u -> %u", nr, ret,
+		 before.reserve_target, after.reserve_target,
+		 before.reserve_now, after.reserve_now);
 	check_alloc_counts(r);
 }
 

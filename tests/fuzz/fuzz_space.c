@@ -22,10 +22,8 @@
  * -ENOMEM only when a fault was injected; lookups, iteration, holes,
  * stats and windows exactly; no live node after destroy.
  *
- * Touching windows are one window (issue 19 item 4) and holes are
- * clipped to bytes (item 5); with FUZZ_SKIP_PENDING set (fuzz.h) the
- * layouts and windows that need those fixes are not generated, and
- * alloc_at may find a parked range in the way (the deferral branch).
+ * Touching windows are one window (issue 19 item 4), holes are clipped
+ * to bytes (item 5) and a parked free does not keep alloc_at out.
  */
 #include <errno.h>
 #include <string.h>
@@ -206,8 +204,6 @@ static bool setup(struct run *r)
 	for (i = 0; i < nr_win; i++) {
 		unsigned long gap = fz_u8(&r->in) & 15, len;
 
-		if (fz_skip_pending() && !gap && i)
-			gap = 1;
 		len = 1 + (fz_u8(&r->in) < 224 ? fz_u8(&r->in) : fz_u16(&r->in));
 		if (pos > r->top || r->top - pos < gap ||
 		    r->top - pos - gap < len - 1)
@@ -450,8 +446,6 @@ static void op_alloc_at(struct run *r)
 		FZ_CHECK(faults_injected(r), "alloc_at: -ENOMEM, no fault");
 		return;
 	}
-	if (ret == -EEXIST && !hard && maybe && fz_skip_pending())
-		return; /* a parked range in the way (deferral branch) */
 	FZ_CHECK(ret == want, "alloc_at(%lu, %lu granules): %d, want %d%s", lo,
 		 pages, ret, want, maybe ? " (maybe-free in the way)" : "");
 	if (!ret) {
@@ -574,7 +568,7 @@ static void op_for_each_hole(struct run *r)
 	uint64_t min, max;
 	int ret;
 
-	pick_window(r, &min, &max, fz_skip_pending());
+	pick_window(r, &min, &max, fz_bool(&r->in));
 	if (fz_u8(&r->in) == 0xff) {
 		uint64_t t = min;
 

@@ -20,13 +20,12 @@
  * failure only when the surely free space has no placement or the
  * kernel's 32-bit rule (a size that failed under 4 GiB fails again until
  * a free there) allows it; reservations merge exactly; find_iova finds
- * exactly the live ranges.  At the end: no live tree node.
+ * exactly the live ranges.  At the end, right after put_iova_domain: no
+ * live tree node (put waits for the RCU callbacks that return them).
  */
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
-
-#include <urcu/urcu-memb.h>
 
 #include <libiova/iova.h>
 
@@ -451,8 +450,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 
+	/* put waits for the RCU callbacks owed to our allocator */
 	put_iova_domain(&r->iovad);
-	urcu_memb_barrier();
 	fz_allocators_done(NULL, r->cache);
 	model_free(&r->occ);
 	model_free(&r->hard);

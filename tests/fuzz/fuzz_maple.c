@@ -46,6 +46,8 @@ struct run {
 	unsigned long next_id;
 	unsigned long cyclic_next;
 	uint64_t zeroed_calls; /* erase-failed callbacks seen */
+	bool rcu_used;         /* a tree was in RCU mode: nodes may wait
+				* for call_rcu */
 };
 
 /* ---- faults ------------------------------------------------------- */
@@ -644,7 +646,12 @@ static void op_dup(struct run *r)
 	void *entry;
 	int ret;
 
-	mt_init_flags(&copy, fz_bool(&r->in) ? MT_FLAGS_USE_RCU : 0);
+	if (fz_bool(&r->in)) {
+		mt_init_flags(&copy, MT_FLAGS_USE_RCU);
+		r->rcu_used = true;
+	} else {
+		mt_init_flags(&copy, 0);
+	}
 	FZ_CHECK(mt_set_allocator(&copy, r->faults ? r->fault : r->cache) == 0,
 		 "dup allocator");
 	nlock(r);
@@ -722,10 +729,12 @@ static void op_reserve(struct run *r)
 static void op_rcu(struct run *r)
 {
 	nlock(r);
-	if (fz_bool(&r->in))
+	if (fz_bool(&r->in)) {
 		mt_set_in_rcu(&r->mt);
-	else
+		r->rcu_used = true;
+	} else {
 		mt_clear_in_rcu(&r->mt);
+	}
 	nunlock(r);
 	if (fz_bool(&r->in))
 		urcu_memb_barrier();
@@ -744,6 +753,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	setup = fz_u8(&r->in);
 	r->faults = setup & 8;
 	r->ext_lock = setup & 4;
+	r->rcu_used = setup & 2;
 	model_init(&r->model);
 	pthread_mutex_init(&r->ext, NULL);
 	r->cache = mt_node_cache_create(NULL);
@@ -823,7 +833,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mtree_destroy(&r->mt);
 	nunlock(r);
 	FZ_CHECK(mtree_empty(&r->mt), "destroyed, not empty");
-	urcu_memb_barrier();
+	if (r->rcu_used)
+		urcu_memb_barrier(); /* the retired nodes come back */
 	fz_allocators_done(r->fault, r->cache);
 	pthread_mutex_destroy(&r->ext);
 	model_free(&r->model);

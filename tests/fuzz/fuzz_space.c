@@ -28,8 +28,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include <urcu/urcu-memb.h>
-
 #include <libiova/iova_space.h>
 #include <libiova/maple_tree.h>
 
@@ -722,8 +720,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	faults_arm(r, 0);
+	/* destroy waits for the RCU callbacks owed to our allocator */
 	iova_space_destroy(r->space);
-	urcu_memb_barrier();
 	fz_allocators_done(r->fault, r->cache);
 	model_free(&r->occ);
 	model_free(&r->hard);

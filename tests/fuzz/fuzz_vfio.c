@@ -27,8 +27,6 @@
 #include <linux/vfio.h>
 #include <string.h>
 
-#include <urcu/urcu-memb.h>
-
 #include <libiova/iova_vfio.h>
 
 #include "faults.h"
@@ -532,7 +530,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	iova_vfio_close(r->v);
 out:
-	urcu_memb_barrier();
+	/* close waits for the RCU callbacks owed to our allocator */
 	fz_allocators_done(NULL, r->cache);
 	return 0;
 }

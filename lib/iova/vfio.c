@@ -70,7 +70,10 @@ static struct vfio_iommu_type1_info *get_info(const struct iova_vfio *v,
 	return info;
 }
 
-/* The capability @id of @info, bounds-checked against argsz; or NULL. */
+/* The capability @id of @info, bounds-checked against argsz; or NULL.
+ * The kernel places every capability at a multiple of 8 bytes, which is
+ * what reading its u64 fields in place needs: an offset that is not one
+ * ends the chain like an offset out of bounds (a malformed reply). */
 static const struct vfio_info_cap_header *
 find_cap(const struct vfio_iommu_type1_info *info, uint16_t id, size_t min)
 {
@@ -83,7 +86,7 @@ find_cap(const struct vfio_iommu_type1_info *info, uint16_t id, size_t min)
 		const struct vfio_info_cap_header *h;
 
 		if (off < sizeof(*info) || off > info->argsz ||
-		    info->argsz - off < sizeof(*h))
+		    info->argsz - off < sizeof(*h) || off % 8)
 			return NULL;
 		h = (const void *)((const char *)info + off);
 		if (h->id == id)

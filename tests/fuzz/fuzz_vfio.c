@@ -264,7 +264,9 @@ static void build_reply(struct fake *f, struct expect *x)
 		x->budget = 65535;
 		x->budget_reported = false;
 	}
-	if (!x->pgsizes) {
+	/* no page size, or a 1-byte one (the virtual-address tree's encoding
+	 * needs a spare low bit): refused */
+	if (!x->pgsizes || (x->pgsizes & 1)) {
 		x->open = -EINVAL;
 		return;
 	}

@@ -70,64 +70,68 @@ static struct vfio_iommu_type1_info *get_info(const struct iova_vfio *v,
 	return info;
 }
 
-/* The capability @id of @info, bounds-checked against argsz; or NULL.
- * The kernel places every capability at a multiple of 8 bytes, which is
- * what reading its u64 fields in place needs: an offset that is not one
- * ends the chain like an offset out of bounds (a malformed reply). */
-static const struct vfio_info_cap_header *
-find_cap(const struct vfio_iommu_type1_info *info, uint16_t id, size_t min)
+/* The offset in @info of the capability @id with at least @min bytes
+ * inside argsz; or 0.  Nothing promises that a capability sits at an
+ * aligned offset (requiring 8 made the Debian 6.1 guest kernel's reply
+ * unreadable, and a malformed reply may point anywhere), so every field is
+ * copied out with memcpy instead of read in place. */
+static uint32_t find_cap(const struct vfio_iommu_type1_info *info,
+			 uint16_t id, size_t min)
 {
+	const char *base = (const char *)info;
+	struct vfio_info_cap_header h;
 	uint32_t off;
 	unsigned int hops = 0;
 
 	if (!(info->flags & VFIO_IOMMU_INFO_CAPS))
-		return NULL;
+		return 0;
 	for (off = info->cap_offset; off && hops < 64; hops++) {
-		const struct vfio_info_cap_header *h;
-
 		if (off < sizeof(*info) || off > info->argsz ||
-		    info->argsz - off < sizeof(*h) || off % 8)
-			return NULL;
-		h = (const void *)((const char *)info + off);
-		if (h->id == id)
-			return info->argsz - off >= min ? h : NULL;
-		off = h->next;
+		    info->argsz - off < sizeof(h))
+			return 0;
+		memcpy(&h, base + off, sizeof(h));
+		if (h.id == id)
+			return info->argsz - off >= min ? off : 0;
+		off = h.next;
 	}
-	return NULL;
+	return 0;
 }
 
 /* The IOVA ranges as windows; -ENODEV if the capability is missing. */
 static int read_windows(const struct vfio_iommu_type1_info *info,
 			struct iova_range **out, unsigned int *nr)
 {
-	const struct vfio_iommu_type1_info_cap_iova_range *cap;
-	const struct vfio_info_cap_header *h;
+	const char *base = (const char *)info;
+	struct vfio_iommu_type1_info_cap_iova_range cap;
+	struct vfio_iova_range range;
+	uint32_t off;
 	size_t room;
 
-	h = find_cap(info, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, sizeof(*cap));
-	if (!h)
+	off = find_cap(info, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, sizeof(cap));
+	if (!off)
 		return -ENODEV;
-	cap = (const void *)h;
-	room = info->argsz - (size_t)((const char *)h - (const char *)info) -
-	       sizeof(*cap);
-	if (!cap->nr_iovas ||
-	    cap->nr_iovas > room / sizeof(struct vfio_iova_range))
+	memcpy(&cap, base + off, sizeof(cap));
+	room = info->argsz - off - sizeof(cap);
+	if (!cap.nr_iovas || cap.nr_iovas > room / sizeof(range))
 		return -ENODEV;
-	*out = calloc(cap->nr_iovas, sizeof(**out));
+	*out = calloc(cap.nr_iovas, sizeof(**out));
 	if (!*out)
 		return -ENOMEM;
-	for (unsigned int i = 0; i < cap->nr_iovas; i++) {
-		(*out)[i].start = cap->iova_ranges[i].start;
-		(*out)[i].last = cap->iova_ranges[i].end; /* inclusive */
+	for (unsigned int i = 0; i < cap.nr_iovas; i++) {
+		memcpy(&range, base + off + sizeof(cap) + i * sizeof(range),
+		       sizeof(range));
+		(*out)[i].start = range.start;
+		(*out)[i].last = range.end; /* inclusive */
 	}
-	*nr = cap->nr_iovas;
+	*nr = cap.nr_iovas;
 	return 0;
 }
 
 LIBIOVA_EXPORT int iova_vfio_open(const struct iova_vfio_config *config,
 				  struct iova_vfio **out)
 {
-	const struct vfio_iommu_type1_info_dma_avail *avail;
+	struct vfio_iommu_type1_info_dma_avail avail;
+	uint32_t avail_off;
 	struct vfio_iommu_type1_info *info;
 	struct iova_space_config sc;
 	struct iova_space_stats st;
@@ -155,11 +159,13 @@ LIBIOVA_EXPORT int iova_vfio_open(const struct iova_vfio_config *config,
 	err = v->pgsizes && !(v->pgsizes & 1)
 		      ? read_windows(info, &windows, &v->nr_windows)
 		      : -EINVAL;
-	avail = (const void *)find_cap(info, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL,
-				       sizeof(*avail));
-	v->budget = avail ? avail->avail : DEFAULT_DMA_ENTRY_LIMIT;
+	avail_off = find_cap(info, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL,
+			     sizeof(avail));
+	if (avail_off)
+		memcpy(&avail, (const char *)info + avail_off, sizeof(avail));
+	v->budget = avail_off ? avail.avail : DEFAULT_DMA_ENTRY_LIMIT;
 	v->limit = v->budget;
-	v->budget_reported = avail != NULL;
+	v->budget_reported = avail_off != 0;
 	free(info);
 	if (err) {
 		free(v);

@@ -52,9 +52,13 @@
  * (under the sanitizers, next to other test processes).  Lower bounds
  * are asserted exactly: a timer never fires early and the retry's time is
  * read after its deadline.  Upper bounds only need to tell a retry at the
- * policy's delay from one at a stale deadline or never, so they are loose.
+ * policy's delay from one that never comes, so they are loose: 500 ms
+ * was exceeded once (a retry 664 ms late) with the stress suite's other
+ * runs sharing the two CPUs.  A retry at a stale deadline (the old
+ * episode's delay) is caught by test_deferral_fixes, whose steps are long
+ * enough to tell the two apart.
  */
-#define LOOSE_NS (500 * MS)
+#define LOOSE_NS (2000 * MS)
 
 struct dom {
 	struct iova_domain iovad;

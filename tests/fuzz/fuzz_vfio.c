@@ -307,12 +307,25 @@ struct run {
 	uint64_t budget;
 };
 
+/* [iova, iova + size) lies inside the kernel's ranges: ranges that touch
+ * are one window (the space merges them), so a mapping may span a seam. */
 static bool in_a_range(const struct run *r, uint64_t iova, uint64_t size)
 {
-	for (unsigned int i = 0; i < r->x.nr_ranges; i++)
-		if (iova >= r->x.ranges[i].start &&
-		    iova + size - 1 <= r->x.ranges[i].end)
+	uint64_t pos = iova, last = iova + size - 1;
+
+	for (unsigned int hops = 0; hops <= r->x.nr_ranges; hops++) {
+		unsigned int i;
+
+		for (i = 0; i < r->x.nr_ranges; i++)
+			if (pos >= r->x.ranges[i].start &&
+			    pos <= r->x.ranges[i].end)
+				break;
+		if (i == r->x.nr_ranges)
+			return false;
+		if (r->x.ranges[i].end >= last)
 			return true;
+		pos = r->x.ranges[i].end + 1;
+	}
 	return false;
 }
 
@@ -452,7 +465,8 @@ static void op_unmap(struct run *r)
 	size = r->m[i].size;
 	if (how >= 224)
 		size += r->x.granule; /* the wrong size */
-	cut = how >= 200 && how < 224;
+	/* the fake cuts a granule off an unmap only when it is larger */
+	cut = how >= 200 && how < 224 && size > r->x.granule;
 	if (cut)
 		r->f.unmap_cut = r->x.granule;
 	ret = iova_vfio_unmap(r->v, iova, size);

@@ -38,7 +38,7 @@ static int alloc_op(struct ma_state *mas, gfp_t gfp, void *arg)
 		     : mas_empty_area(mas, a->min, a->max, a->size);
 	if (ret)
 		return ret;
-	mt_write(mas, a->entry, gfp);
+	wr_store(mas, a->entry, gfp);
 	return mas_is_err(mas) ? xa_err(mas->node) : 0;
 }
 
@@ -52,7 +52,7 @@ static int alloc_in(struct maple_tree *mt, unsigned long *startp, void *entry,
 
 	if (ret)
 		return ret;
-	ret = mt_locked_write(&mas, gfp, alloc_op, &a);
+	ret = ma_locked_write(&mas, gfp, alloc_op, &a);
 	if (!ret)
 		*startp = mas.index;
 	return ret;
@@ -96,7 +96,7 @@ static int cyclic_op(struct ma_state *mas, gfp_t gfp, void *arg)
 	}
 	if (ret)
 		return ret;
-	mt_write(mas, a->entry, gfp);
+	wr_store(mas, a->entry, gfp);
 	if (mas_is_err(mas))
 		return xa_err(mas->node);
 	/* the lock is still held: record the wrap while it is */
@@ -120,7 +120,7 @@ LIBIOVA_EXPORT int mtree_alloc_cyclic(struct maple_tree *mt,
 		return ret;
 	if (range_lo > range_hi)
 		return -EINVAL;
-	ret = mt_locked_write(&mas, gfp, cyclic_op, &a);
+	ret = ma_locked_write(&mas, gfp, cyclic_op, &a);
 	if (ret)
 		return ret;
 	*startp = mas.index;

@@ -17,14 +17,14 @@
 
 static size_t count_nodes(struct maple_enode *enode)
 {
-	enum mt_node_type type = mt_enode_type(enode);
+	enum maple_type type = mte_node_type(enode);
 	void **slots;
 	size_t n = 1;
 
-	if (mt_type_is_leaf(type))
+	if (ma_is_leaf(type))
 		return 1;
-	slots = mt_node_slots(mt_to_node(enode), type);
-	for (unsigned int i = 0; i < mt_type_slots(type) && slots[i]; i++)
+	slots = ma_slots(mte_to_node(enode), type);
+	for (unsigned int i = 0; i < ma_type_slots(type) && slots[i]; i++)
 		n += count_nodes(slots[i]);
 	return n;
 }
@@ -32,18 +32,18 @@ static size_t count_nodes(struct maple_enode *enode)
 /* Copy the subtree at @src into nodes taken from @pool; returns its enode. */
 static struct maple_enode *copy_subtree(struct maple_enode *src, void ***pool)
 {
-	enum mt_node_type type = mt_enode_type(src);
+	enum maple_type type = mte_node_type(src);
 	struct maple_node *node = *(*pool)++;
-	struct maple_enode *enode = mt_mk_enode(node, type);
+	struct maple_enode *enode = ma_mk_enode(node, type);
 
-	memcpy(node, mt_to_node(src), sizeof(*node));
-	if (!mt_type_is_leaf(type)) {
-		void **slots = mt_node_slots(node, type);
+	memcpy(node, mte_to_node(src), sizeof(*node));
+	if (!ma_is_leaf(type)) {
+		void **slots = ma_slots(node, type);
 
-		for (unsigned int i = 0; i < mt_type_slots(type) && slots[i];
+		for (unsigned int i = 0; i < ma_type_slots(type) && slots[i];
 		     i++) {
 			slots[i] = copy_subtree(slots[i], pool);
-			mt_set_parent(mt_to_node(slots[i]), enode, i);
+			mte_set_parent(mte_to_node(slots[i]), enode, i);
 		}
 	}
 	return enode;
@@ -51,14 +51,14 @@ static struct maple_enode *copy_subtree(struct maple_enode *src, void ***pool)
 
 static void dup_lock(struct maple_tree *mt, struct maple_tree *new_tree)
 {
-	mt_write_lock(mt, "mtree_dup");
-	mt_write_lock(new_tree, "mtree_dup");
+	ma_write_lock(mt, "mtree_dup");
+	ma_write_lock(new_tree, "mtree_dup");
 }
 
 static void dup_unlock(struct maple_tree *mt, struct maple_tree *new_tree)
 {
-	mt_write_unlock(new_tree);
-	mt_write_unlock(mt);
+	ma_write_unlock(new_tree);
+	ma_write_unlock(mt);
 }
 
 static void free_nodes(struct mt_allocator *alloc, void **nodes, size_t n)
@@ -79,7 +79,7 @@ LIBIOVA_EXPORT int mtree_dup(struct maple_tree *mt, struct maple_tree *new_tree,
 
 	if (!mt || !new_tree || mt == new_tree)
 		return -EINVAL;
-	alloc = mt_allocator_of(new_tree);
+	alloc = ma_allocator(new_tree);
 	/* a blocking allocation happens with internal locks dropped */
 	drop = gfpflags_allow_blocking(gfp) && !mt_external_lock(mt) &&
 	       !mt_external_lock(new_tree);
@@ -93,7 +93,7 @@ LIBIOVA_EXPORT int mtree_dup(struct maple_tree *mt, struct maple_tree *new_tree,
 			break;
 		}
 		root = mt->ma_root;
-		need = mt_root_is_node(root) ? count_nodes(root) : 0;
+		need = ma_root_is_node(root) ? count_nodes(root) : 0;
 		if (need == have)
 			break;
 		/* first pass, or @mt changed while the locks were dropped */
@@ -101,7 +101,7 @@ LIBIOVA_EXPORT int mtree_dup(struct maple_tree *mt, struct maple_tree *new_tree,
 		have = 0;
 		/* the allocation may wait for nodes: let @mt's retired go */
 		if (gfpflags_allow_blocking(gfp))
-			mt_retired_flush(mt);
+			ma_retired_flush(mt);
 		if (drop)
 			dup_unlock(mt, new_tree);
 		grown = realloc(nodes, need * sizeof(*nodes));
@@ -125,7 +125,7 @@ LIBIOVA_EXPORT int mtree_dup(struct maple_tree *mt, struct maple_tree *new_tree,
 	if (have) {
 		pool = nodes;
 		root = copy_subtree(root, &pool);
-		mt_set_parent_root(mt_to_node(root), new_tree);
+		mte_set_parent_root(mte_to_node(root), new_tree);
 	}
 	new_tree->ma_flags = (new_tree->ma_flags &
 			      ~(MT_FLAGS_ALLOC_RANGE | MT_FLAGS_HEIGHT_MASK |

@@ -9,7 +9,7 @@
  * allocator it came from.
  *
  * Retired nodes reach call_rcu in batches.  The first node a tree retires
- * holds the batch: it records the addresses of the next MT_DEAD_BATCH
+ * holds the batch: it records the addresses of the next MAPLE_DEAD_BATCH
  * retired nodes, and when full the whole batch goes to call_rcu at once.
  * A call_rcu per node cost the writer a locked exchange on the call_rcu
  * queue each time, and the call_rcu thread a cache miss on every node (its
@@ -21,7 +21,7 @@
  * batch's grace period starts when it is handed over, after all of them.
  *
  * Locking: the pending batch (mt->ma_retired) belongs to the tree and is
- * touched under its write lock.  It holds at most MT_DEAD_BATCH + 1 nodes
+ * touched under its write lock.  It holds at most MAPLE_DEAD_BATCH + 1 nodes
  * back, and is handed over early wherever a writer might wait for nodes to
  * come back: when a node allocation fails, before the node reserve is
  * filled by a write that may block, when RCU mode ends, when the tree is
@@ -33,11 +33,11 @@
 #include "alloc_internal.h"
 #include "node.h"
 
-static void mt_free_batch_rcu(struct rcu_head *head)
+static void ma_free_batch_rcu(struct rcu_head *head)
 {
-	struct mt_dead_node *dead =
-		caa_container_of(head, struct mt_dead_node, rcu);
-	struct maple_node *nodes[MT_DEAD_BATCH + 1];
+	struct maple_dead_node *dead =
+		caa_container_of(head, struct maple_dead_node, rcu);
+	struct maple_node *nodes[MAPLE_DEAD_BATCH + 1];
 	unsigned int n = dead->count;
 
 	/* copied out first: the allocator may write over the holder */
@@ -46,19 +46,19 @@ static void mt_free_batch_rcu(struct rcu_head *head)
 	mt_node_free_many(dead->alloc, (void **)nodes, n);
 }
 
-void mt_retired_flush(struct maple_tree *mt)
+void ma_retired_flush(struct maple_tree *mt)
 {
 	struct maple_node *holder = mt->ma_retired;
 
 	if (!holder)
 		return;
 	mt->ma_retired = NULL;
-	mt_call_rcu(&holder->dead.rcu, mt_free_batch_rcu);
+	ma_call_rcu(&holder->dead.rcu, ma_free_batch_rcu);
 }
 
-void mt_free_node(struct maple_tree *mt, struct maple_node *node)
+void ma_free_node(struct maple_tree *mt, struct maple_node *node)
 {
-	struct mt_allocator *alloc = mt_allocator_of(mt);
+	struct mt_allocator *alloc = ma_allocator(mt);
 	struct maple_node *holder;
 
 	if (!mt_in_rcu(mt)) {
@@ -83,21 +83,21 @@ void mt_free_node(struct maple_tree *mt, struct maple_node *node)
 	/* a tree changes allocators only while empty: see mt_set_allocator */
 	assert(holder->dead.alloc == alloc);
 	holder->dead.batch[holder->dead.count++] = node;
-	if (holder->dead.count == MT_DEAD_BATCH)
-		mt_retired_flush(mt);
+	if (holder->dead.count == MAPLE_DEAD_BATCH)
+		ma_retired_flush(mt);
 }
 
-void mt_free_subtree(struct maple_tree *mt, struct maple_enode *enode)
+void ma_free_subtree(struct maple_tree *mt, struct maple_enode *enode)
 {
-	enum mt_node_type type = mt_enode_type(enode);
-	struct maple_node *node = mt_to_node(enode);
+	enum maple_type type = mte_node_type(enode);
+	struct maple_node *node = mte_to_node(enode);
 
-	if (!mt_type_is_leaf(type)) {
-		void **slots = mt_node_slots(node, type);
+	if (!ma_is_leaf(type)) {
+		void **slots = ma_slots(node, type);
 
-		for (unsigned int i = 0; i < mt_type_slots(type) && slots[i];
+		for (unsigned int i = 0; i < ma_type_slots(type) && slots[i];
 		     i++)
-			mt_free_subtree(mt, slots[i]);
+			ma_free_subtree(mt, slots[i]);
 	}
-	mt_free_node(mt, node);
+	ma_free_node(mt, node);
 }

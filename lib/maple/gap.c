@@ -22,22 +22,22 @@
 
 #include "mas.h"
 
-unsigned long mt_node_max_gap(struct maple_node *node, enum mt_node_type type,
+unsigned long ma_max_gap(struct maple_node *node, enum maple_type type,
 			      unsigned long min, unsigned long max)
 {
 	unsigned long gap = 0, start = min;
 	unsigned int end;
 
-	if (type == mt_arange)
+	if (type == maple_arange_64)
 		return node->a.gap[node->a.gap_off];
-	if (type != mt_leaf)
+	if (type != maple_leaf_64)
 		return 0;
-	end = mt_node_end(node, type, max);
+	end = ma_data_end(node, type, max);
 	for (unsigned int i = 0; i <= end; i++) {
 		unsigned long last = i < end ? node->r.pivot[i] : max;
 
 		if (!node->r.slot[i]) {
-			unsigned long g = mt_range_size(start, last);
+			unsigned long g = range_size(start, last);
 
 			if (g > gap)
 				gap = g;
@@ -47,7 +47,7 @@ unsigned long mt_node_max_gap(struct maple_node *node, enum mt_node_type type,
 	return gap;
 }
 
-void mt_arange_set_meta(struct maple_node *node, unsigned int end)
+void ma_set_meta(struct maple_node *node, unsigned int end)
 {
 	unsigned int best = 0;
 
@@ -71,21 +71,21 @@ static inline void arange_gap_set(struct maple_node *node, unsigned int off,
 	if (gap > best)
 		node->a.gap_off = (unsigned char)off;
 	else if (off == node->a.gap_off && gap < best)
-		mt_arange_set_meta(node, node->a.end);
+		ma_set_meta(node, node->a.end);
 }
 
-void mt_path_update_gaps(struct maple_tree *mt, struct mt_path *path,
+void path_update_gaps(struct maple_tree *mt, struct maple_path *path,
 			 unsigned int depth)
 {
 	if (!mt_is_alloc(mt))
 		return;
 	for (unsigned int d = depth; d > 0; d--) {
 		struct maple_enode *enode = path->node[d];
-		struct maple_node *parent = mt_to_node(path->node[d - 1]);
+		struct maple_node *parent = mte_to_node(path->node[d - 1]);
 		unsigned int off = path->offset[d - 1];
 		unsigned long gap, old_max;
 
-		gap = mt_node_max_gap(mt_to_node(enode), mt_enode_type(enode),
+		gap = ma_max_gap(mte_to_node(enode), mte_node_type(enode),
 				      path->min[d], path->max[d]);
 		if (parent->a.gap[off] == gap)
 			return;
@@ -96,7 +96,7 @@ void mt_path_update_gaps(struct maple_tree *mt, struct mt_path *path,
 	}
 }
 
-void mt_path_slot_gap_changed(struct maple_tree *mt, struct mt_path *path,
+void path_slot_gap_changed(struct maple_tree *mt, struct maple_path *path,
 			      unsigned int depth, unsigned long size,
 			      bool freed)
 {
@@ -106,7 +106,7 @@ void mt_path_slot_gap_changed(struct maple_tree *mt, struct mt_path *path,
 
 	if (!mt_is_alloc(mt) || depth == 0)
 		return;
-	parent = mt_to_node(path->node[depth - 1]);
+	parent = mte_to_node(path->node[depth - 1]);
 	off = path->offset[depth - 1];
 	cur = parent->a.gap[off]; /* the leaf's largest gap until now */
 	/* a new gap no larger, or a filled one smaller, than the largest
@@ -115,14 +115,14 @@ void mt_path_slot_gap_changed(struct maple_tree *mt, struct mt_path *path,
 		return;
 	if (!freed) {
 		/* the largest may be gone: rescan the leaf */
-		mt_path_update_gaps(mt, path, depth);
+		path_update_gaps(mt, path, depth);
 		return;
 	}
 	old_max = parent->a.gap[parent->a.gap_off];
 	arange_gap_set(parent, off, size);
 	if (size > old_max)
 		/* a new largest for the parent too: tell the levels above */
-		mt_path_update_gaps(mt, path, depth - 1);
+		path_update_gaps(mt, path, depth - 1);
 }
 
 /* ---- searching -------------------------------------------------------- */
@@ -192,22 +192,22 @@ static inline __attribute__((always_inline)) bool
 search_node(struct gap_search *s, struct maple_enode *enode,
 	    unsigned long min, unsigned long max, const bool rev)
 {
-	enum mt_node_type type = mt_enode_type(enode);
-	struct maple_node *node = mt_to_node(enode);
-	const unsigned long *pivots = mt_node_pivots(node, type);
-	void **slots = mt_node_slots(node, type);
-	const unsigned int npivots = mt_type_slots(type) - 1;
-	const unsigned long *gap = type == mt_arange ? node->a.gap : NULL;
-	const bool leaf = mt_type_is_leaf(type);
+	enum maple_type type = mte_node_type(enode);
+	struct maple_node *node = mte_to_node(enode);
+	const unsigned long *pivots = ma_pivots(node, type);
+	void **slots = ma_slots(node, type);
+	const unsigned int npivots = ma_type_slots(type) - 1;
+	const unsigned long *gap = type == maple_arange_64 ? node->a.gap : NULL;
+	const bool leaf = ma_is_leaf(type);
 	unsigned long edge;
 	unsigned int i;
 
-	mt_prefetch_node(node);
+	ma_prefetch(node);
 	if (rev)
 		edge = s->max < max ? s->max : max;
 	else
 		edge = s->min > min ? s->min : min;
-	i = mt_slot_of(pivots, npivots, edge);
+	i = ma_pivot_slot(pivots, npivots, edge);
 	for (;;) {
 		bool candidate = leaf ? !slots[i] : !gap || gap[i] >= s->size;
 
@@ -257,7 +257,7 @@ static int empty_area(struct ma_state *mas, unsigned long min,
 		return -EINVAL;
 	if (!root) {
 		ok = fit(&s, 0, ULONG_MAX, rev);
-	} else if (!mt_root_is_node(root)) {
+	} else if (!ma_root_is_node(root)) {
 		/* the root entry occupies index 0 */
 		ok = fit(&s, 1, ULONG_MAX, rev);
 	} else {
@@ -268,7 +268,7 @@ static int empty_area(struct ma_state *mas, unsigned long min,
 		return -EBUSY;
 	mas->node = NULL;
 	mas->status = ma_pause;
-	mas_clear_edge(mas);
+	ma_clear_edge(mas);
 	if (s.gave_up) {
 		/* what is left to search: beyond the last range passed */
 		mas->min = rev ? min : s.free_hi + 1;

@@ -15,20 +15,20 @@
 #include "mas.h"
 
 /* Entry of the range @mas is on; re-walks if that leaf was replaced. */
-static void *mas_here(struct ma_state *mas)
+static void *iter_here(struct ma_state *mas)
 {
 	struct maple_node *node;
 	void *entry;
 
 	if (!mas->node)
-		return mas_descend(mas, mas->index);
-	node = mt_to_node(mas->node);
+		return ma_descend(mas, mas->index);
+	node = mte_to_node(mas->node);
 	entry = rcu_dereference(node->r.slot[mas->offset]);
-	if (unlikely(mt_node_is_dead(node))) {
+	if (unlikely(ma_dead_node(node))) {
 		/* replaced under us: look again, keeping the range's bounds */
 		unsigned long index = mas->index, last = mas->last;
 
-		entry = mas_descend(mas, index);
+		entry = ma_descend(mas, index);
 		if (mas->index < index)
 			mas->index = index;
 		if (mas->last > last)
@@ -44,7 +44,7 @@ static void *mas_here(struct ma_state *mas)
  * range found is clamped to start after what was already returned: an
  * iteration never goes back or overlaps itself.
  */
-static bool mas_step_next(struct ma_state *mas)
+static bool iter_step_next(struct ma_state *mas)
 {
 	unsigned long from = mas->last + 1;
 
@@ -52,19 +52,19 @@ static bool mas_step_next(struct ma_state *mas)
 		return false;
 	if (mas->node && mas->offset < mas->end) {
 		mas->offset++;
-		mas_set_slot_range(mas);
+		ma_set_slot_range(mas);
 		/* the range was read from the node: was it whole? */
-		if (!mt_node_is_dead(mt_to_node(mas->node)))
+		if (!ma_dead_node(mte_to_node(mas->node)))
 			return true;
 	}
-	mas_descend(mas, from);
+	ma_descend(mas, from);
 	if (mas->index < from)
 		mas->index = from;
 	return true;
 }
 
 /* Move to the range before the current one; false at the start. */
-static bool mas_step_prev(struct ma_state *mas)
+static bool iter_step_prev(struct ma_state *mas)
 {
 	unsigned long to = mas->index - 1;
 
@@ -72,11 +72,11 @@ static bool mas_step_prev(struct ma_state *mas)
 		return false;
 	if (mas->node && mas->offset > 0) {
 		mas->offset--;
-		mas_set_slot_range(mas);
-		if (!mt_node_is_dead(mt_to_node(mas->node)))
+		ma_set_slot_range(mas);
+		if (!ma_dead_node(mte_to_node(mas->node)))
 			return true;
 	}
-	mas_descend(mas, to);
+	ma_descend(mas, to);
 	if (mas->last > to)
 		mas->last = to;
 	return true;
@@ -104,12 +104,12 @@ static inline bool past_limit(const struct ma_state *mas, unsigned long limit,
  * range if @any) that does not lie past @limit.
  */
 static inline __attribute__((always_inline)) void *
-mas_scan(struct ma_state *mas, unsigned long limit, bool any, const bool rev)
+iter_scan(struct ma_state *mas, unsigned long limit, bool any, const bool rev)
 {
 	for (;;) {
 		void *entry;
 
-		if (!(rev ? mas_step_prev(mas) : mas_step_next(mas))) {
+		if (!(rev ? iter_step_prev(mas) : iter_step_next(mas))) {
 			mas->status = BEYOND(rev);
 			mas->mas_flags |= PAST_EDGE(rev);
 			return NULL;
@@ -118,7 +118,7 @@ mas_scan(struct ma_state *mas, unsigned long limit, bool any, const bool rev)
 			mas->status = BEYOND(rev);
 			return NULL;
 		}
-		entry = mas_here(mas);
+		entry = iter_here(mas);
 		if (entry || any) {
 			if (mas->status == ma_overflow ||
 			    mas->status == ma_underflow)
@@ -135,7 +135,7 @@ mas_scan(struct ma_state *mas, unsigned long limit, bool any, const bool rev)
  * index if it has an entry (mas_find); mas_next never does.
  */
 static inline __attribute__((always_inline)) bool
-mas_setup(struct ma_state *mas, unsigned long limit, bool first_here,
+iter_setup(struct ma_state *mas, unsigned long limit, bool first_here,
 	  bool any, void **entry, const bool rev)
 {
 	*entry = NULL;
@@ -159,7 +159,7 @@ mas_setup(struct ma_state *mas, unsigned long limit, bool first_here,
 			mas->status = BEYOND(rev);
 			return true;
 		}
-		*entry = mas_descend(mas, mas->index);
+		*entry = ma_descend(mas, mas->index);
 		return first_here && (*entry || any);
 	case ma_overflow:
 	case ma_underflow:
@@ -167,7 +167,7 @@ mas_setup(struct ma_state *mas, unsigned long limit, bool first_here,
 			/* past the limit before: it may be within this one */
 			if (mas->mas_flags & PAST_EDGE(rev))
 				return true;
-			*entry = mas_here(mas);
+			*entry = iter_here(mas);
 			if (past_limit(mas, limit, rev)) {
 				*entry = NULL;
 				return true;
@@ -179,9 +179,9 @@ mas_setup(struct ma_state *mas, unsigned long limit, bool first_here,
 			return false;
 		}
 		/* turning back from the other side */
-		mas_clear_edge(mas);
+		ma_clear_edge(mas);
 		if (first_here) {
-			*entry = mas_here(mas);
+			*entry = iter_here(mas);
 			if ((*entry || any) && !past_limit(mas, limit, rev)) {
 				mas->status = ma_active;
 				return true;
@@ -199,19 +199,19 @@ mas_setup(struct ma_state *mas, unsigned long limit, bool first_here,
 }
 
 /* The whole of a find/next/prev call once no fast path applies. */
-static void *mas_move(struct ma_state *mas, unsigned long limit,
+static void *iter_move(struct ma_state *mas, unsigned long limit,
 		      bool first_here, bool any, bool rev)
 {
 	void *entry;
 
 	if (rev) {
-		if (mas_setup(mas, limit, first_here, any, &entry, true))
+		if (iter_setup(mas, limit, first_here, any, &entry, true))
 			return entry;
-		return mas_scan(mas, limit, any, true);
+		return iter_scan(mas, limit, any, true);
 	}
-	if (mas_setup(mas, limit, first_here, any, &entry, false))
+	if (iter_setup(mas, limit, first_here, any, &entry, false))
 		return entry;
-	return mas_scan(mas, limit, any, false);
+	return iter_scan(mas, limit, any, false);
 }
 
 /*
@@ -220,9 +220,9 @@ static void *mas_move(struct ma_state *mas, unsigned long limit,
  * (leaf exhausted, limit reached, or the leaf replaced under an RCU
  * reader).
  */
-static inline void *mas_next_in_leaf(struct ma_state *mas, unsigned long max)
+static inline void *iter_next_in_leaf(struct ma_state *mas, unsigned long max)
 {
-	struct maple_node *node = mt_to_node(mas->node);
+	struct maple_node *node = mte_to_node(mas->node);
 	const unsigned long *pivots = node->r.pivot;
 	unsigned int off = mas->offset;
 
@@ -238,7 +238,7 @@ static inline void *mas_next_in_leaf(struct ma_state *mas, unsigned long max)
 			continue;
 		last = off < mas->end ? pivots[off] : mas->max;
 		/* everything read: now make sure the node was whole */
-		if (unlikely(mt_node_is_dead(node)))
+		if (unlikely(ma_dead_node(node)))
 			return NULL;
 		mas->offset = (unsigned char)off;
 		mas->index = first;
@@ -251,55 +251,55 @@ static inline void *mas_next_in_leaf(struct ma_state *mas, unsigned long max)
 LIBIOVA_EXPORT void *mas_find(struct ma_state *mas, unsigned long max)
 {
 	if (likely(mas->status == ma_active)) {
-		void *entry = mas_next_in_leaf(mas, max);
+		void *entry = iter_next_in_leaf(mas, max);
 
 		if (likely(entry))
 			return entry;
 	}
-	return mas_move(mas, max, true, false, false);
+	return iter_move(mas, max, true, false, false);
 }
 
 LIBIOVA_EXPORT void *mas_find_range(struct ma_state *mas, unsigned long max)
 {
-	return mas_move(mas, max, true, true, false);
+	return iter_move(mas, max, true, true, false);
 }
 
 LIBIOVA_EXPORT void *mas_next(struct ma_state *mas, unsigned long max)
 {
-	return mas_move(mas, max, false, false, false);
+	return iter_move(mas, max, false, false, false);
 }
 
 LIBIOVA_EXPORT void *mas_next_range(struct ma_state *mas, unsigned long max)
 {
-	return mas_move(mas, max, false, true, false);
+	return iter_move(mas, max, false, true, false);
 }
 
 LIBIOVA_EXPORT void *mas_find_rev(struct ma_state *mas, unsigned long min)
 {
-	return mas_move(mas, min, true, false, true);
+	return iter_move(mas, min, true, false, true);
 }
 
 LIBIOVA_EXPORT void *mas_find_range_rev(struct ma_state *mas,
 					unsigned long min)
 {
-	return mas_move(mas, min, true, true, true);
+	return iter_move(mas, min, true, true, true);
 }
 
 LIBIOVA_EXPORT void *mas_prev(struct ma_state *mas, unsigned long min)
 {
-	return mas_move(mas, min, false, false, true);
+	return iter_move(mas, min, false, false, true);
 }
 
 LIBIOVA_EXPORT void *mas_prev_range(struct ma_state *mas, unsigned long min)
 {
-	return mas_move(mas, min, false, true, true);
+	return iter_move(mas, min, false, true, true);
 }
 
 LIBIOVA_EXPORT void mas_pause(struct ma_state *mas)
 {
 	mas->status = ma_pause;
 	mas->node = NULL;
-	mas_clear_edge(mas);
+	ma_clear_edge(mas);
 }
 
 /* ---- normal API readers ---------------------------------------------- */
@@ -308,9 +308,9 @@ LIBIOVA_EXPORT void *mtree_load(struct maple_tree *mt, unsigned long index)
 {
 	void *entry;
 
-	mt_rcu_read_lock();
-	entry = mt_lookup(mt, index);
-	mt_rcu_read_unlock();
+	ma_rcu_read_lock();
+	entry = ma_lookup(mt, index);
+	ma_rcu_read_unlock();
 	return xa_is_zero(entry) ? NULL : entry;
 }
 
@@ -322,11 +322,11 @@ LIBIOVA_EXPORT void *mt_find(struct maple_tree *mt, unsigned long *index,
 
 	if (*index > max)
 		return NULL;
-	mt_rcu_read_lock();
+	ma_rcu_read_lock();
 	do {
 		entry = mas_find(&mas, max);
 	} while (xa_is_zero(entry));
-	mt_rcu_read_unlock();
+	ma_rcu_read_unlock();
 	if (entry)
 		*index = mas.last + 1; /* 0 after ULONG_MAX: the end */
 	return entry;
@@ -346,11 +346,11 @@ LIBIOVA_EXPORT void *mt_next(struct maple_tree *mt, unsigned long index,
 	MA_STATE(mas, mt, index, index);
 	void *entry;
 
-	mt_rcu_read_lock();
+	ma_rcu_read_lock();
 	do {
 		entry = mas_next(&mas, max);
 	} while (xa_is_zero(entry));
-	mt_rcu_read_unlock();
+	ma_rcu_read_unlock();
 	return entry;
 }
 
@@ -360,10 +360,10 @@ LIBIOVA_EXPORT void *mt_prev(struct maple_tree *mt, unsigned long index,
 	MA_STATE(mas, mt, index, index);
 	void *entry;
 
-	mt_rcu_read_lock();
+	ma_rcu_read_lock();
 	do {
 		entry = mas_prev(&mas, min);
 	} while (xa_is_zero(entry));
-	mt_rcu_read_unlock();
+	ma_rcu_read_unlock();
 	return entry;
 }

@@ -80,7 +80,7 @@ LIBIOVA_EXPORT void mt_set_lock_violation_handler(mt_lock_violation_fn fn)
 			 __ATOMIC_RELEASE);
 }
 
-void mt_assert_write_locked_slow(struct maple_tree *mt, const char *what)
+void ma_assert_write_locked_slow(struct maple_tree *mt, const char *what)
 {
 	if (!mt_lock_is_held(mt))
 		__atomic_load_n(&violation_handler, __ATOMIC_ACQUIRE)(mt, what);
@@ -88,14 +88,14 @@ void mt_assert_write_locked_slow(struct maple_tree *mt, const char *what)
 
 static void set_rcu_flag(struct maple_tree *mt, bool on)
 {
-	mt_write_lock(mt, "mt_set_in_rcu");
+	ma_write_lock(mt, "mt_set_in_rcu");
 	if (on) {
 		mt->ma_flags |= MT_FLAGS_USE_RCU;
 	} else {
 		mt->ma_flags &= ~MT_FLAGS_USE_RCU;
-		mt_retired_flush(mt);
+		ma_retired_flush(mt);
 	}
-	mt_write_unlock(mt);
+	ma_write_unlock(mt);
 }
 
 LIBIOVA_EXPORT void mt_set_in_rcu(struct maple_tree *mt)
@@ -110,7 +110,7 @@ LIBIOVA_EXPORT void mt_clear_in_rcu(struct maple_tree *mt)
 		set_rcu_flag(mt, false);
 }
 
-int mt_locked_write(struct ma_state *mas, gfp_t gfp, mt_write_op op,
+int ma_locked_write(struct ma_state *mas, gfp_t gfp, ma_write_op op,
 		    void *arg)
 {
 	struct maple_tree *mt = mas->tree;
@@ -120,7 +120,7 @@ int mt_locked_write(struct ma_state *mas, gfp_t gfp, mt_write_op op,
 	gfp_t attempt_gfp = may_drop ? gfp & ~__GFP_DIRECT_RECLAIM : gfp;
 	int ret;
 
-	mt_write_lock(mt, "a normal-API write");
+	ma_write_lock(mt, "a normal-API write");
 	for (;;) {
 		ret = op(mas, attempt_gfp, arg);
 		if (ret != -ENOMEM || !may_drop)
@@ -142,8 +142,8 @@ int mt_locked_write(struct ma_state *mas, gfp_t gfp, mt_write_op op,
 		}
 	}
 	if (!ret && may_drop)
-		mt_reserve_refill_unlocked(mt, gfp);
-	mt_write_unlock(mt);
+		reserve_refill_unlocked(mt, gfp);
+	ma_write_unlock(mt);
 	mas_destroy(mas);
 	return ret;
 }

@@ -10,27 +10,27 @@
 
 /* lock.c: call the lock-violation handler unless the external lock of
  * @mt is held.  @what names the operation for the message. */
-void mt_assert_write_locked_slow(struct maple_tree *mt, const char *what);
+void ma_assert_write_locked_slow(struct maple_tree *mt, const char *what);
 
 /* Debug builds: check that a tree with an external lock has it held. */
-static inline void mt_assert_write_locked(struct maple_tree *mt,
+static inline void ma_assert_write_locked(struct maple_tree *mt,
 					  const char *what)
 {
 	if (LIBIOVA_DEBUG && mt_external_lock(mt))
-		mt_assert_write_locked_slow(mt, what);
+		ma_assert_write_locked_slow(mt, what);
 }
 
 /* Take the write lock: the internal one, or check the caller holds its
  * external lock. */
-static inline void mt_write_lock(struct maple_tree *mt, const char *what)
+static inline void ma_write_lock(struct maple_tree *mt, const char *what)
 {
 	if (mt_external_lock(mt))
-		mt_assert_write_locked(mt, what);
+		ma_assert_write_locked(mt, what);
 	else
 		mtree_lock(mt);
 }
 
-static inline void mt_write_unlock(struct maple_tree *mt)
+static inline void ma_write_unlock(struct maple_tree *mt)
 {
 	if (!mt_external_lock(mt))
 		mtree_unlock(mt);
@@ -41,7 +41,7 @@ static inline void mt_write_unlock(struct maple_tree *mt)
  * (searches included) from the arguments in @arg.  Returns 0 or a negative
  * errno; -ENOMEM leaves the nodes it wanted in mas->alloc_req.
  */
-typedef int (*mt_write_op)(struct ma_state *mas, gfp_t gfp, void *arg);
+typedef int (*ma_write_op)(struct ma_state *mas, gfp_t gfp, void *arg);
 
 /*
  * Run @op under the write lock.  When it fails with -ENOMEM, @gfp may
@@ -51,11 +51,11 @@ typedef int (*mt_write_op)(struct ma_state *mas, gfp_t gfp, void *arg);
  * is topped up the same way and what is left in @mas is freed.  Returns
  * what the last attempt of @op returned.
  */
-int mt_locked_write(struct ma_state *mas, gfp_t gfp, mt_write_op op,
+int ma_locked_write(struct ma_state *mas, gfp_t gfp, ma_write_op op,
 		    void *arg);
 
 /* reserve.c: top the reserve up to its target, allocating with @gfp with
  * the internal lock dropped.  Called and returns with it held. */
-void mt_reserve_refill_unlocked(struct maple_tree *mt, gfp_t gfp);
+void reserve_refill_unlocked(struct maple_tree *mt, gfp_t gfp);
 
 #endif /* LIBIOVA_MAPLE_LOCK_H */

@@ -16,21 +16,21 @@
 #define MA_PAST_END   0x01
 #define MA_PAST_START 0x02
 
-static inline void mas_clear_edge(struct ma_state *mas)
+static inline void ma_clear_edge(struct ma_state *mas)
 {
 	mas->mas_flags &= (unsigned char)~(MA_PAST_END | MA_PAST_START);
 }
 
 /* Put @err (a negative errno) in @mas: status ma_error, xa_err(node). */
-static inline void mas_set_err(struct ma_state *mas, int err)
+static inline void ma_set_err(struct ma_state *mas, int err)
 {
 	mas->status = ma_error;
 	mas->node = (struct maple_enode *)xa_mk_internal(
 		(unsigned long)(long)err);
 }
 
-void mas_set_slot_range(struct ma_state *mas);
-void *mas_descend(struct ma_state *mas, unsigned long index);
-void *mt_lookup(struct maple_tree *mt, unsigned long index);
+void ma_set_slot_range(struct ma_state *mas);
+void *ma_descend(struct ma_state *mas, unsigned long index);
+void *ma_lookup(struct maple_tree *mt, unsigned long index);
 
 #endif /* LIBIOVA_MAPLE_MAS_H */

@@ -31,7 +31,7 @@ static void key_create(void)
 	(void)pthread_key_create(&unregister_key, unregister_at_exit);
 }
 
-void mt_rcu_register_slow(void)
+void ma_rcu_register_slow(void)
 {
 	if (URCU_TLS(urcu_memb_reader).registered)
 		return;
@@ -42,10 +42,10 @@ void mt_rcu_register_slow(void)
 
 LIBIOVA_EXPORT void mt_read_lock(void)
 {
-	mt_rcu_read_lock();
+	ma_rcu_read_lock();
 }
 
 LIBIOVA_EXPORT void mt_read_unlock(void)
 {
-	mt_rcu_read_unlock();
+	ma_rcu_read_unlock();
 }

@@ -16,27 +16,27 @@
 #include "compiler.h"
 
 /* rcu.c: register the calling thread if nobody has (see there). */
-void mt_rcu_register_slow(void);
+void ma_rcu_register_slow(void);
 
-static inline void mt_rcu_ensure_thread(void)
+static inline void ma_rcu_ensure_thread(void)
 {
 	if (unlikely(!URCU_TLS(urcu_memb_reader).registered))
-		mt_rcu_register_slow();
+		ma_rcu_register_slow();
 }
 
-static inline void mt_rcu_read_lock(void)
+static inline void ma_rcu_read_lock(void)
 {
-	mt_rcu_ensure_thread();
+	ma_rcu_ensure_thread();
 	urcu_memb_read_lock();
 }
 
-#define mt_rcu_read_unlock() urcu_memb_read_unlock()
+#define ma_rcu_read_unlock() urcu_memb_read_unlock()
 
-static inline void mt_call_rcu(struct rcu_head *head,
+static inline void ma_call_rcu(struct rcu_head *head,
 			       void (*func)(struct rcu_head *head))
 {
 	/* liburcu wants call_rcu from a registered thread */
-	mt_rcu_ensure_thread();
+	ma_rcu_ensure_thread();
 	urcu_memb_call_rcu(head, func);
 }
 

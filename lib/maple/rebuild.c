@@ -25,8 +25,8 @@
  * Bound on a big node: at the leaves, 15 items left of the first touched
  * slot, 3 from the write, 15 right of it, plus a 16-item neighbour: 49.
  * Above, 15 + 4 + 15 + 16 = 50.  An overfull run takes in a sibling only
- * while the total stays within 3 nodes' worth.  MT_BIG_SLOTS (64) covers
- * all of these, and MT_PACK_MAX sizes the per-level arrays for a full big
+ * while the total stays within 3 nodes' worth.  MAPLE_BIG_NODE_SLOTS (64)
+ * covers all of these, and MAPLE_PACK_MAX sizes the per-level arrays for a full big
  * node even in 10-slot nodes, so no input can overrun them.
  */
 #include <errno.h>
@@ -43,27 +43,27 @@ static inline unsigned long node_pivot(const unsigned long *pivots,
 }
 
 /* Append slots [@from, @to] of an existing node to @b. */
-static void big_add_node(struct mt_big *b, struct maple_enode *enode,
+static void big_add_node(struct maple_big_node *b, struct maple_enode *enode,
 			 unsigned long max, unsigned int from, unsigned int to)
 {
-	enum mt_node_type type = mt_enode_type(enode);
-	struct maple_node *node = mt_to_node(enode);
-	unsigned long *pivots = mt_node_pivots(node, type);
-	void **slots = mt_node_slots(node, type);
-	unsigned int end = mt_node_end(node, type, max);
+	enum maple_type type = mte_node_type(enode);
+	struct maple_node *node = mte_to_node(enode);
+	unsigned long *pivots = ma_pivots(node, type);
+	void **slots = ma_slots(node, type);
+	unsigned int end = ma_data_end(node, type, max);
 
 	for (unsigned int i = from; i <= to && i <= end; i++)
-		mt_big_push(b, node_pivot(pivots, i, end, max), slots[i],
-			    type == mt_arange ? node->a.gap[i] : 0);
+		big_node_push(b, node_pivot(pivots, i, end, max), slots[i],
+			    type == maple_arange_64 ? node->a.gap[i] : 0);
 }
 
-unsigned int mt_node_count(struct maple_enode *enode, unsigned long max)
+unsigned int ma_node_count(struct maple_enode *enode, unsigned long max)
 {
-	return mt_node_end(mt_to_node(enode), mt_enode_type(enode), max) + 1;
+	return ma_data_end(mte_to_node(enode), mte_node_type(enode), max) + 1;
 }
 
 /* Largest gap among items [@s, @s + @n) of @b. */
-static unsigned long big_gap(const struct mt_big *b, unsigned int s,
+static unsigned long big_gap(const struct maple_big_node *b, unsigned int s,
 			     unsigned int n, bool leaf)
 {
 	unsigned long gap = 0;
@@ -74,7 +74,7 @@ static unsigned long big_gap(const struct mt_big *b, unsigned int s,
 		if (leaf) {
 			if (b->slot[i])
 				continue;
-			g = mt_range_size(i ? b->pivot[i - 1] + 1 : b->min,
+			g = range_size(i ? b->pivot[i - 1] + 1 : b->min,
 					  b->pivot[i]);
 		} else {
 			g = b->gap[i];
@@ -86,7 +86,7 @@ static unsigned long big_gap(const struct mt_big *b, unsigned int s,
 }
 
 /* A new node for this write: from the state's reserve, else allocated. */
-static struct maple_node *wr_node_alloc(struct mt_wr *wr)
+static struct maple_node *wr_node_alloc(struct ma_wr_state *wr)
 {
 	static __thread struct maple_node scratch;
 	struct ma_state *mas = wr->mas;
@@ -100,15 +100,15 @@ static struct maple_node *wr_node_alloc(struct mt_wr *wr)
 		mas->alloc = *(void **)node;
 		mas->alloc_count--;
 	} else {
-		node = mt_node_alloc(mt_allocator_of(wr->mt), wr->gfp);
+		node = mt_node_alloc(ma_allocator(wr->mt), wr->gfp);
 		if (!node)
 			wr->alloc_err = errno == EINVAL ? -EINVAL : -ENOMEM;
 		/* __GFP_HIGH: a write that may use the emergency reserve */
 		if (!node && (wr->gfp & __GFP_HIGH))
-			node = mt_reserve_take(wr->mt);
+			node = reserve_take(wr->mt);
 		if (!node) {
 			/* whoever retries may wait for nodes: let ours go */
-			mt_retired_flush(wr->mt);
+			ma_retired_flush(wr->mt);
 			return NULL;
 		}
 	}
@@ -121,13 +121,13 @@ static struct maple_node *wr_node_alloc(struct mt_wr *wr)
  * to @max: every pivot, slot and gap, so the node needs no clearing first
  * (its parent link is the publisher's to set).
  */
-void mt_node_write(struct maple_node *node, enum mt_node_type type,
-		   const struct mt_big *b, unsigned int s, unsigned int n,
-		   unsigned long max)
+void ma_node_write(struct maple_node *node, enum maple_type type,
+		   const struct maple_big_node *b, unsigned int s,
+		   unsigned int n, unsigned long max)
 {
-	unsigned int nslots = mt_type_slots(type), npivots = nslots - 1;
-	unsigned long *pivots = mt_node_pivots(node, type);
-	void **slots = mt_node_slots(node, type);
+	unsigned int nslots = ma_type_slots(type), npivots = nslots - 1;
+	unsigned long *pivots = ma_pivots(node, type);
+	void **slots = ma_slots(node, type);
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
@@ -140,11 +140,11 @@ void mt_node_write(struct maple_node *node, enum mt_node_type type,
 		pivots[i] = max;
 	for (i = n; i < nslots; i++)
 		slots[i] = NULL;
-	if (type == mt_arange) {
+	if (type == maple_arange_64) {
 		memcpy(node->a.gap, &b->gap[s], n * sizeof(node->a.gap[0]));
 		memset(&node->a.gap[n], 0,
 		       (nslots - n) * sizeof(node->a.gap[0]));
-		mt_arange_set_meta(node, n - 1);
+		ma_set_meta(node, n - 1);
 	}
 }
 
@@ -152,7 +152,8 @@ void mt_node_write(struct maple_node *node, enum mt_node_type type,
  * Build one node of @type from items [@s, @s + @n) of @b, covering up to
  * @max.  Returns its enode, or NULL when no node could be had.
  */
-static struct maple_enode *build_node(struct mt_wr *wr, enum mt_node_type type,
+static struct maple_enode *build_node(struct ma_wr_state *wr,
+				      enum maple_type type,
 				      unsigned int s, unsigned int n,
 				      unsigned long max)
 {
@@ -161,9 +162,9 @@ static struct maple_enode *build_node(struct mt_wr *wr, enum mt_node_type type,
 	if (!node)
 		return NULL;
 	if (wr->dry_run)
-		return mt_mk_enode(node, type);
-	mt_node_write(node, type, &wr->big, s, n, max);
-	wr->new_enodes[wr->nr_new - 1] = mt_mk_enode(node, type);
+		return ma_mk_enode(node, type);
+	ma_node_write(node, type, &wr->big, s, n, max);
+	wr->new_enodes[wr->nr_new - 1] = ma_mk_enode(node, type);
 	return wr->new_enodes[wr->nr_new - 1];
 }
 
@@ -184,18 +185,18 @@ static struct maple_enode *build_node(struct mt_wr *wr, enum mt_node_type type,
  * An even split left descending stores with half-full nodes, and
  * top-down allocation is what an IOVA domain does all day.
  */
-enum mt_room { MT_ROOM_EVEN, MT_ROOM_FRONT, MT_ROOM_BACK };
+enum pack_room_kind { ROOM_EVEN, ROOM_FRONT, ROOM_BACK };
 
-static enum mt_room pack_room(const struct mt_big *b, unsigned long index,
-			      bool rightmost)
+static enum pack_room_kind pack_room(const struct maple_big_node *b,
+				     unsigned long index, bool rightmost)
 {
-	unsigned int p = mt_slot_of(b->pivot, b->count, index);
+	unsigned int p = ma_pivot_slot(b->pivot, b->count, index);
 
 	if (p <= 1)
-		return MT_ROOM_FRONT;
+		return ROOM_FRONT;
 	if (rightmost || p + 2 >= b->count)
-		return MT_ROOM_BACK;
-	return MT_ROOM_EVEN;
+		return ROOM_BACK;
+	return ROOM_EVEN;
 }
 
 /*
@@ -204,7 +205,7 @@ static enum mt_room pack_room(const struct mt_big *b, unsigned long index,
  */
 static unsigned int pack_sizes(unsigned int count, unsigned int cap,
 			       unsigned int min, bool rightmost,
-			       enum mt_room room, unsigned int *sizes)
+			       enum pack_room_kind room, unsigned int *sizes)
 {
 	unsigned int k = (count + cap - 1) / cap;
 	unsigned int rest, edge, inner;
@@ -213,7 +214,7 @@ static unsigned int pack_sizes(unsigned int count, unsigned int cap,
 		sizes[0] = count;
 		return 1;
 	}
-	if (room == MT_ROOM_EVEN) {
+	if (room == ROOM_EVEN) {
 		for (unsigned int i = 0; i < k; i++)
 			sizes[i] = count / k + (i < count % k);
 		return k;
@@ -221,8 +222,8 @@ static unsigned int pack_sizes(unsigned int count, unsigned int cap,
 	for (unsigned int i = 0; i < k; i++)
 		sizes[i] = cap;
 	rest = count - (k - 1) * cap;
-	edge = room == MT_ROOM_FRONT ? 0 : k - 1;
-	inner = room == MT_ROOM_FRONT ? 1 : k - 2;
+	edge = room == ROOM_FRONT ? 0 : k - 1;
+	inner = room == ROOM_FRONT ? 1 : k - 2;
 	sizes[edge] = rest;
 	if (rest < min && !(rightmost && edge == k - 1)) {
 		/* the edge node borrows from its neighbour, still above min */
@@ -232,14 +233,14 @@ static unsigned int pack_sizes(unsigned int count, unsigned int cap,
 	return k;
 }
 
-static struct mt_wr_level *cur_level(struct mt_wr *wr)
+static struct wr_level *cur_level(struct ma_wr_state *wr)
 {
 	return &wr->levels[wr->nr_levels - 1];
 }
 
-static void level_absorb(struct mt_wr *wr, struct maple_enode *enode)
+static void level_absorb(struct ma_wr_state *wr, struct maple_enode *enode)
 {
-	struct mt_wr_level *lv = cur_level(wr);
+	struct wr_level *lv = cur_level(wr);
 
 	for (unsigned int i = 0; i < lv->nr_absorbed; i++)
 		if (lv->absorbed[i] == enode)
@@ -248,9 +249,9 @@ static void level_absorb(struct mt_wr *wr, struct maple_enode *enode)
 }
 
 /* Start the record of depth @d: the run's end nodes are absorbed. */
-static void level_begin(struct mt_wr *wr, unsigned int d)
+static void level_begin(struct ma_wr_state *wr, unsigned int d)
 {
-	struct mt_wr_level *lv = &wr->levels[wr->nr_levels++];
+	struct wr_level *lv = &wr->levels[wr->nr_levels++];
 
 	lv->nr_absorbed = 0;
 	lv->has_parent = false;
@@ -259,9 +260,9 @@ static void level_begin(struct mt_wr *wr, unsigned int d)
 }
 
 /* The parent level skips slots lo.offset..hi.offset of the parents. */
-static void level_parents(struct mt_wr *wr, unsigned int d)
+static void level_parents(struct ma_wr_state *wr, unsigned int d)
 {
-	struct mt_wr_level *lv = cur_level(wr);
+	struct wr_level *lv = cur_level(wr);
 
 	lv->has_parent = true;
 	lv->lparent = wr->lo.node[d - 1];
@@ -274,34 +275,34 @@ static void level_parents(struct mt_wr *wr, unsigned int d)
  * Take in the whole node next to the run at depth @d: to the left when
  * there is one, else to the right.  @lmin and @rmax grow to match.
  */
-static void take_neighbour(struct mt_wr *wr, unsigned int d, bool left,
+static void take_neighbour(struct ma_wr_state *wr, unsigned int d, bool left,
 			   unsigned long *lmin, unsigned long *rmax)
 {
-	struct mt_big *b = &wr->big;
-	bool leaf = mt_type_is_leaf(mt_enode_type(wr->lo.node[d]));
+	struct maple_big_node *b = &wr->big;
+	bool leaf = ma_is_leaf(mte_node_type(wr->lo.node[d]));
 
 	if (left) {
-		struct mt_big tmp;
+		struct maple_big_node tmp;
 
-		mt_path_walk(wr->mt, *lmin - 1, &wr->lo, d + 1);
+		path_walk(wr->mt, *lmin - 1, &wr->lo, d + 1);
 		tmp.count = 0;
 		tmp.min = wr->lo.min[d];
 		big_add_node(&tmp, wr->lo.node[d], wr->lo.max[d], 0,
-			     MT_MAX_SLOTS);
+			     MAPLE_NODE_SLOTS);
 		for (unsigned int i = 0; i < b->count; i++)
-			mt_big_push(&tmp, b->pivot[i], b->slot[i], b->gap[i]);
+			big_node_push(&tmp, b->pivot[i], b->slot[i], b->gap[i]);
 		*b = tmp;
 		*lmin = wr->lo.min[d];
 		level_absorb(wr, wr->lo.node[d]);
 	} else {
-		mt_path_walk(wr->mt, *rmax + 1, &wr->hi, d + 1);
+		path_walk(wr->mt, *rmax + 1, &wr->hi, d + 1);
 		big_add_node(b, wr->hi.node[d], wr->hi.max[d], 0,
-			     MT_MAX_SLOTS);
+			     MAPLE_NODE_SLOTS);
 		*rmax = wr->hi.max[d];
 		level_absorb(wr, wr->hi.node[d]);
 	}
 	if (leaf)
-		mt_big_merge_nulls(b);
+		big_node_merge_nulls(b);
 }
 
 /*
@@ -310,24 +311,24 @@ static void take_neighbour(struct mt_wr *wr, unsigned int d, bool left,
  * with both full, two nodes become three, each two-thirds full, which keeps
  * randomly filled trees dense.  Returns true if it took one.
  */
-static bool try_push(struct mt_wr *wr, unsigned int d, unsigned int cap,
+static bool try_push(struct ma_wr_state *wr, unsigned int d, unsigned int cap,
 		     unsigned long *lmin, unsigned long *rmax)
 {
 	struct maple_enode *parent = wr->lo.node[d - 1];
-	enum mt_node_type ptype = mt_enode_type(parent);
-	struct maple_node *pnode = mt_to_node(parent);
-	unsigned long *ppivots = mt_node_pivots(pnode, ptype);
-	void **pslots = mt_node_slots(pnode, ptype);
+	enum maple_type ptype = mte_node_type(parent);
+	struct maple_node *pnode = mte_to_node(parent);
+	unsigned long *ppivots = ma_pivots(pnode, ptype);
+	void **pslots = ma_slots(pnode, ptype);
 	unsigned int loff = wr->lo.offset[d - 1], roff = wr->hi.offset[d - 1];
-	unsigned int pend = mt_node_end(pnode, ptype, wr->lo.max[d - 1]);
+	unsigned int pend = ma_data_end(pnode, ptype, wr->lo.max[d - 1]);
 	unsigned int left = UINT32_MAX, right = UINT32_MAX;
 
 	if (parent != wr->hi.node[d - 1])
 		return false;
 	if (loff > 0)
-		left = mt_node_count(pslots[loff - 1], ppivots[loff - 1]);
+		left = ma_node_count(pslots[loff - 1], ppivots[loff - 1]);
 	if (roff < pend)
-		right = mt_node_count(pslots[roff + 1],
+		right = ma_node_count(pslots[roff + 1],
 				      node_pivot(ppivots, roff + 1, pend,
 						 wr->hi.max[d - 1]));
 	if (left == UINT32_MAX && right == UINT32_MAX)
@@ -345,15 +346,15 @@ static bool try_push(struct mt_wr *wr, unsigned int d, unsigned int cap,
  * Pack the big node into new nodes of @type.  Fills @enodes and, for the
  * next level, @maxes and @gaps.  Returns the number of nodes, 0 on failure.
  */
-static unsigned int pack(struct mt_wr *wr, enum mt_node_type type,
+static unsigned int pack(struct ma_wr_state *wr, enum maple_type type,
 			 unsigned long rmax, struct maple_enode **enodes,
 			 unsigned long *maxes, unsigned long *gaps)
 {
-	const struct mt_big *b = &wr->big;
-	unsigned int sizes[MT_PACK_MAX] = { 0 };
+	const struct maple_big_node *b = &wr->big;
+	unsigned int sizes[MAPLE_PACK_MAX] = { 0 };
 	bool rightmost = rmax == ULONG_MAX;
-	unsigned int k = pack_sizes(b->count, mt_type_slots(type),
-				    mt_type_min_slots(type), rightmost,
+	unsigned int k = pack_sizes(b->count, ma_type_slots(type),
+				    ma_type_min_slots(type), rightmost,
 				    pack_room(b, wr->mas->index, rightmost),
 				    sizes);
 	bool alloc_tree = mt_is_alloc(wr->mt);
@@ -367,7 +368,7 @@ static unsigned int pack(struct mt_wr *wr, enum mt_node_type type,
 		if (!enodes[j])
 			return 0;
 		maxes[j] = max;
-		gaps[j] = alloc_tree ? big_gap(b, s, n, mt_type_is_leaf(type))
+		gaps[j] = alloc_tree ? big_gap(b, s, n, ma_is_leaf(type))
 				     : 0;
 		s += n;
 	}
@@ -379,18 +380,18 @@ static unsigned int pack(struct mt_wr *wr, enum mt_node_type type,
  * the type of node it packs into; @replaces_root tells whether an old root
  * node is being replaced (rather than an empty tree or a root entry).
  */
-static int build_root(struct mt_wr *wr, enum mt_node_type type,
+static int build_root(struct ma_wr_state *wr, enum maple_type type,
 		      bool replaces_root)
 {
-	enum mt_node_type itype = mt_internal_type(wr->mt);
-	struct maple_enode *enodes[MT_PACK_MAX];
-	unsigned long maxes[MT_PACK_MAX], gaps[MT_PACK_MAX];
-	struct mt_big *b = &wr->big;
+	enum maple_type itype = ma_internal_type(wr->mt);
+	struct maple_enode *enodes[MAPLE_PACK_MAX];
+	unsigned long maxes[MAPLE_PACK_MAX], gaps[MAPLE_PACK_MAX];
+	struct maple_big_node *b = &wr->big;
 	unsigned int k;
 
 	if (replaces_root)
 		level_begin(wr, 0);
-	if (mt_type_is_leaf(type)) {
+	if (ma_is_leaf(type)) {
 		/* nothing left but NULL: the tree is empty */
 		if (b->count == 1 && !b->slot[0]) {
 			wr->new_root = NULL;
@@ -406,7 +407,7 @@ static int build_root(struct mt_wr *wr, enum mt_node_type type,
 		}
 	}
 	for (;;) {
-		if (!mt_type_is_leaf(type) && b->count == 1) {
+		if (!ma_is_leaf(type) && b->count == 1) {
 			/* an internal root with one child gives way to it */
 			wr->new_root = b->slot[0];
 			wr->height--;
@@ -423,7 +424,7 @@ static int build_root(struct mt_wr *wr, enum mt_node_type type,
 		b->count = 0;
 		b->min = 0;
 		for (unsigned int j = 0; j < k; j++)
-			mt_big_push(b, maxes[j], enodes[j], gaps[j]);
+			big_node_push(b, maxes[j], enodes[j], gaps[j]);
 		type = itype;
 		wr->height++;
 	}
@@ -434,10 +435,10 @@ static int build_root(struct mt_wr *wr, enum mt_node_type type,
  * with wr->hi the same path) fit in one node and need no neighbour, so a
  * single new leaf replaces it: one slot store in the parent, or a new root
  * for a root leaf.  The caller has checked the item count against the
- * same bounds mt_rebuild() would apply, so the result is the one
- * mt_rebuild() would build, with no packing decisions on the way.
+ * same bounds rebuild() would apply, so the result is the one
+ * rebuild() would build, with no packing decisions on the way.
  */
-int mt_rebuild_leaf(struct mt_wr *wr)
+int rebuild_leaf(struct ma_wr_state *wr)
 {
 	unsigned int d = wr->lo.depth - 1;
 	struct maple_enode *enode;
@@ -447,7 +448,7 @@ int mt_rebuild_leaf(struct mt_wr *wr)
 	wr->drop_root = NULL;
 	wr->height = wr->lo.depth;
 	level_begin(wr, d);
-	enode = build_node(wr, mt_leaf, 0, wr->big.count, wr->lo.max[d]);
+	enode = build_node(wr, maple_leaf_64, 0, wr->big.count, wr->lo.max[d]);
 	if (!enode)
 		return wr->alloc_err;
 	if (d == 0) {
@@ -459,13 +460,13 @@ int mt_rebuild_leaf(struct mt_wr *wr)
 	return 0;
 }
 
-int mt_rebuild(struct mt_wr *wr)
+int rebuild(struct ma_wr_state *wr)
 {
-	enum mt_node_type itype = mt_internal_type(wr->mt);
-	enum mt_node_type type = mt_leaf;
-	struct maple_enode *enodes[MT_PACK_MAX];
-	unsigned long maxes[MT_PACK_MAX], gaps[MT_PACK_MAX];
-	struct mt_big *b = &wr->big;
+	enum maple_type itype = ma_internal_type(wr->mt);
+	enum maple_type type = maple_leaf_64;
+	struct maple_enode *enodes[MAPLE_PACK_MAX];
+	unsigned long maxes[MAPLE_PACK_MAX], gaps[MAPLE_PACK_MAX];
+	struct maple_big_node *b = &wr->big;
 	unsigned long lmin = b->min, rmax = b->pivot[b->count - 1];
 	unsigned int d;
 
@@ -490,13 +491,13 @@ int mt_rebuild(struct mt_wr *wr)
 	}
 	wr->height = wr->lo.depth;
 	for (d = wr->lo.depth - 1;; d--) {
-		unsigned int cap = mt_type_slots(type);
+		unsigned int cap = ma_type_slots(type);
 		unsigned int k;
 
 		if (d == 0)
 			return build_root(wr, type, true);
 		level_begin(wr, d);
-		if (b->count < mt_type_min_slots(type) && rmax != ULONG_MAX)
+		if (b->count < ma_type_min_slots(type) && rmax != ULONG_MAX)
 			take_neighbour(wr, d, lmin > 0, &lmin, &rmax);
 		else if (b->count > cap)
 			try_push(wr, d, cap, &lmin, &rmax);
@@ -519,7 +520,7 @@ int mt_rebuild(struct mt_wr *wr)
 		}
 
 		/* the parent level: its items around the new nodes */
-		struct mt_big next;
+		struct maple_big_node next;
 		struct maple_enode *lp = wr->lo.node[d - 1];
 		struct maple_enode *rp = wr->hi.node[d - 1];
 
@@ -529,9 +530,9 @@ int mt_rebuild(struct mt_wr *wr)
 			big_add_node(&next, lp, wr->lo.max[d - 1], 0,
 				     wr->lo.offset[d - 1] - 1);
 		for (unsigned int j = 0; j < k; j++)
-			mt_big_push(&next, maxes[j], enodes[j], gaps[j]);
+			big_node_push(&next, maxes[j], enodes[j], gaps[j]);
 		big_add_node(&next, rp, wr->hi.max[d - 1],
-			     wr->hi.offset[d - 1] + 1, MT_MAX_SLOTS);
+			     wr->hi.offset[d - 1] + 1, MAPLE_NODE_SLOTS);
 		*b = next;
 		lmin = wr->lo.min[d - 1];
 		rmax = wr->hi.max[d - 1];

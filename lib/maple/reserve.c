@@ -18,7 +18,7 @@ static void reserve_push(struct maple_tree *mt, void *node)
 	mt->ma_stats.reserve_now++;
 }
 
-void *mt_reserve_take(struct maple_tree *mt)
+void *reserve_take(struct maple_tree *mt)
 {
 	void *node = mt->ma_reserve;
 
@@ -36,15 +36,15 @@ void *mt_reserve_take(struct maple_tree *mt)
  * Top the reserve up to @want nodes with @gfp.  Returns 0, or the reason
  * it fell short: -ENOMEM, or -EINVAL (the allocator's node misaligned).
  * Kept out of line: inlined, its register saves ran on every write, in
- * front of mt_reserve_refill's check that almost always finds it full.
+ * front of reserve_refill's check that almost always finds it full.
  */
 static __attribute__((noinline)) int
 reserve_fill(struct maple_tree *mt, unsigned int want, gfp_t gfp, bool count)
 {
-	struct mt_allocator *alloc = mt_allocator_of(mt);
+	struct mt_allocator *alloc = ma_allocator(mt);
 
 	if (gfpflags_allow_blocking(gfp))
-		mt_retired_flush(mt);
+		ma_retired_flush(mt);
 	while (mt->ma_stats.reserve_now < want) {
 		void *node = mt_node_alloc(alloc, gfp);
 
@@ -60,7 +60,7 @@ reserve_fill(struct maple_tree *mt, unsigned int want, gfp_t gfp, bool count)
 /* Give nodes back until the reserve holds @keep (the newest go first). */
 static void reserve_trim(struct maple_tree *mt, unsigned int keep)
 {
-	struct mt_allocator *alloc = mt_allocator_of(mt);
+	struct mt_allocator *alloc = ma_allocator(mt);
 
 	while (mt->ma_reserve && mt->ma_stats.reserve_now > keep) {
 		void *node = mt->ma_reserve;
@@ -71,23 +71,23 @@ static void reserve_trim(struct maple_tree *mt, unsigned int keep)
 	}
 }
 
-void mt_reserve_refill(struct maple_tree *mt, gfp_t gfp)
+void reserve_refill(struct maple_tree *mt, gfp_t gfp)
 {
 	if (mt->ma_stats.reserve_now < mt->ma_stats.reserve_target &&
 	    gfpflags_allow_blocking(gfp))
 		reserve_fill(mt, mt->ma_stats.reserve_target, gfp, true);
 }
 
-void mt_reserve_refill_unlocked(struct maple_tree *mt, gfp_t gfp)
+void reserve_refill_unlocked(struct maple_tree *mt, gfp_t gfp)
 {
-	struct mt_allocator *alloc = mt_allocator_of(mt);
+	struct mt_allocator *alloc = ma_allocator(mt);
 	void *got = NULL;
 	unsigned int want;
 
 	if (mt->ma_stats.reserve_now >= mt->ma_stats.reserve_target)
 		return;
 	want = mt->ma_stats.reserve_target - mt->ma_stats.reserve_now;
-	mt_retired_flush(mt);
+	ma_retired_flush(mt);
 	mtree_unlock(mt);
 	for (unsigned int i = 0; i < want; i++) {
 		void *node = mt_node_alloc(alloc, gfp);
@@ -112,7 +112,7 @@ void mt_reserve_refill_unlocked(struct maple_tree *mt, gfp_t gfp)
 	}
 }
 
-void mt_reserve_release(struct maple_tree *mt)
+void reserve_release(struct maple_tree *mt)
 {
 	reserve_trim(mt, 0);
 }
@@ -130,7 +130,7 @@ LIBIOVA_EXPORT int mt_reserve_nodes(struct maple_tree *mt, unsigned int nr,
 
 	if (!mt || nr > MT_RESERVE_MAX)
 		return -EINVAL;
-	mt_write_lock(mt, "mt_reserve_nodes");
+	ma_write_lock(mt, "mt_reserve_nodes");
 	had = mt->ma_stats.reserve_now;
 	ret = reserve_fill(mt, nr, gfp, false);
 	if (ret) {
@@ -140,7 +140,7 @@ LIBIOVA_EXPORT int mt_reserve_nodes(struct maple_tree *mt, unsigned int nr,
 		mt->ma_stats.reserve_target = nr;
 		mt->ma_stats.reserve_low = mt->ma_stats.reserve_now;
 	}
-	mt_write_unlock(mt);
+	ma_write_unlock(mt);
 	return ret;
 }
 
@@ -149,17 +149,17 @@ LIBIOVA_EXPORT int mt_tree_stats(struct maple_tree *mt,
 {
 	if (!mt || !st)
 		return -EINVAL;
-	mt_write_lock(mt, "mt_tree_stats");
+	ma_write_lock(mt, "mt_tree_stats");
 	*st = mt->ma_stats;
-	mt_write_unlock(mt);
+	ma_write_unlock(mt);
 	return 0;
 }
 
 LIBIOVA_EXPORT void mt_set_erase_failed(struct maple_tree *mt,
 					mt_erase_failed_fn fn, void *arg)
 {
-	mt_write_lock(mt, "mt_set_erase_failed");
+	ma_write_lock(mt, "mt_set_erase_failed");
 	mt->ma_erase_failed = fn;
 	mt->ma_erase_failed_arg = arg;
-	mt_write_unlock(mt);
+	ma_write_unlock(mt);
 }

@@ -11,17 +11,17 @@
 LIBIOVA_EXPORT void *mas_store(struct ma_state *mas, void *entry)
 {
 	if (mas->index > mas->last) {
-		mas_set_err(mas, -EINVAL);
+		ma_set_err(mas, -EINVAL);
 		return NULL;
 	}
-	return mt_write(mas, entry, GFP_NOWAIT);
+	return wr_store(mas, entry, GFP_NOWAIT);
 }
 
 LIBIOVA_EXPORT int mas_store_gfp(struct ma_state *mas, void *entry, gfp_t gfp)
 {
 	if (mas->index > mas->last)
 		return -EINVAL;
-	mt_write(mas, entry, gfp);
+	wr_store(mas, entry, gfp);
 	return mas_is_err(mas) ? xa_err(mas->node) : 0;
 }
 
@@ -29,9 +29,9 @@ LIBIOVA_EXPORT int mas_store_gfp(struct ma_state *mas, void *entry, gfp_t gfp)
  * Add @count nodes to the reserve of @mas, all or nothing.  Returns 0,
  * -ENOMEM, or -EINVAL if the allocator handed out a misaligned node.
  */
-static int mas_reserve(struct ma_state *mas, unsigned int count, gfp_t gfp)
+static int supply_fill(struct ma_state *mas, unsigned int count, gfp_t gfp)
 {
-	struct mt_allocator *alloc = mt_allocator_of(mas->tree);
+	struct mt_allocator *alloc = ma_allocator(mas->tree);
 
 	for (unsigned int i = 0; i < count; i++) {
 		void *node = mt_node_alloc(alloc, gfp);
@@ -64,18 +64,18 @@ LIBIOVA_EXPORT int mas_preallocate(struct ma_state *mas, void *entry,
 
 	if (mas->index > mas->last)
 		return -EINVAL;
-	need = mt_write_count(mas, entry);
+	need = wr_node_count(mas, entry);
 	if (need <= mas->alloc_count)
 		return 0;
-	ret = mas_reserve(mas, need - mas->alloc_count, gfp);
+	ret = supply_fill(mas, need - mas->alloc_count, gfp);
 	if (ret)
-		mas_set_err(mas, ret);
+		ma_set_err(mas, ret);
 	return ret;
 }
 
 LIBIOVA_EXPORT void mas_store_prealloc(struct ma_state *mas, void *entry)
 {
-	mt_write(mas, entry, GFP_NOWAIT);
+	wr_store(mas, entry, GFP_NOWAIT);
 	mas_destroy(mas);
 }
 
@@ -86,11 +86,11 @@ LIBIOVA_EXPORT bool mas_nomem(struct ma_state *mas, gfp_t gfp)
 	if (!mas_is_err(mas) || xa_err(mas->node) != -ENOMEM)
 		return false;
 	if (mas->alloc_req > mas->alloc_count)
-		ret = mas_reserve(mas, mas->alloc_req - mas->alloc_count, gfp);
+		ret = supply_fill(mas, mas->alloc_req - mas->alloc_count, gfp);
 	if (ret) {
 		/* the reason the retry cannot happen: still out of memory,
 		 * or an allocator handing out misaligned nodes */
-		mas_set_err(mas, ret);
+		ma_set_err(mas, ret);
 		return false;
 	}
 	mas->alloc_req = 0;
@@ -104,7 +104,7 @@ LIBIOVA_EXPORT void mas_destroy(struct ma_state *mas)
 
 	if (!mas->alloc)
 		return;
-	alloc = mt_allocator_of(mas->tree);
+	alloc = ma_allocator(mas->tree);
 	while (mas->alloc) {
 		void *node = mas->alloc;
 
@@ -116,7 +116,7 @@ LIBIOVA_EXPORT void mas_destroy(struct ma_state *mas)
 
 LIBIOVA_EXPORT void *mas_erase(struct ma_state *mas)
 {
-	return mt_erase(mas, GFP_KERNEL);
+	return wr_erase(mas, GFP_KERNEL);
 }
 
 /* ---- normal API writers ------------------------------------------------ */
@@ -134,9 +134,9 @@ static int store_op(struct ma_state *mas, gfp_t gfp, void *arg)
 
 	mas_set_range(mas, a->first, a->last);
 	if (a->insert)
-		mt_insert(mas, a->entry, gfp);
+		wr_insert(mas, a->entry, gfp);
 	else
-		mt_write(mas, a->entry, gfp);
+		wr_store(mas, a->entry, gfp);
 	return mas_is_err(mas) ? xa_err(mas->node) : 0;
 }
 
@@ -148,7 +148,7 @@ LIBIOVA_EXPORT int mtree_store_range(struct maple_tree *mt, unsigned long first,
 
 	if (first > last || mt_is_reserved(entry))
 		return -EINVAL;
-	return mt_locked_write(&mas, gfp, store_op, &a);
+	return ma_locked_write(&mas, gfp, store_op, &a);
 }
 
 LIBIOVA_EXPORT int mtree_store(struct maple_tree *mt, unsigned long index,
@@ -166,7 +166,7 @@ LIBIOVA_EXPORT int mtree_insert_range(struct maple_tree *mt,
 
 	if (first > last || !entry || mt_is_reserved(entry))
 		return -EINVAL;
-	return mt_locked_write(&mas, gfp, store_op, &a);
+	return ma_locked_write(&mas, gfp, store_op, &a);
 }
 
 LIBIOVA_EXPORT int mtree_insert(struct maple_tree *mt, unsigned long index,
@@ -180,7 +180,7 @@ static int erase_op(struct ma_state *mas, gfp_t gfp, void *arg)
 	struct write_args *a = arg;
 
 	mas_set(mas, a->first);
-	a->entry = mt_erase(mas, gfp);
+	a->entry = wr_erase(mas, gfp);
 	return mas_is_err(mas) ? xa_err(mas->node) : 0;
 }
 
@@ -195,12 +195,12 @@ static int erase_op(struct ma_state *mas, gfp_t gfp, void *arg)
 static void *erase_to_zero(struct maple_tree *mt, unsigned long index)
 {
 	MA_STATE(mas, mt, index, index);
-	void *entry = mas_descend(&mas, index);
+	void *entry = ma_descend(&mas, index);
 
 	if (!entry || xa_is_zero(entry))
 		return NULL;
 	mas_set_range(&mas, mas.index, mas.last);
-	mt_write(&mas, XA_ZERO_ENTRY, GFP_NOWAIT);
+	wr_store(&mas, XA_ZERO_ENTRY, GFP_NOWAIT);
 	mt->ma_stats.erase_zeroed++;
 	if (mt->ma_erase_failed)
 		mt->ma_erase_failed(mt, index, entry, mt->ma_erase_failed_arg);
@@ -213,11 +213,11 @@ LIBIOVA_EXPORT void *mtree_erase(struct maple_tree *mt, unsigned long index)
 	struct write_args a = { index, index, NULL, false };
 	void *entry;
 
-	if (!mt_locked_write(&mas, GFP_KERNEL | __GFP_HIGH, erase_op, &a))
+	if (!ma_locked_write(&mas, GFP_KERNEL | __GFP_HIGH, erase_op, &a))
 		return xa_is_zero(a.entry) ? NULL : a.entry;
 	/* no node anywhere: rare, so parking may take the lock again */
-	mt_write_lock(mt, "mtree_erase");
+	ma_write_lock(mt, "mtree_erase");
 	entry = erase_to_zero(mt, index);
-	mt_write_unlock(mt);
+	ma_write_unlock(mt);
 	return xa_is_zero(entry) ? NULL : entry;
 }

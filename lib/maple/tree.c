@@ -29,32 +29,32 @@ LIBIOVA_EXPORT int mt_set_allocator(struct maple_tree *mt,
 {
 	if (!mt)
 		return -EINVAL;
-	if (mt_root_is_node(mt->ma_root) || mt->ma_reserve)
+	if (ma_root_is_node(mt->ma_root) || mt->ma_reserve)
 		return -EBUSY;
 	/* what the old allocator lent goes back to it */
-	mt_retired_flush(mt);
+	ma_retired_flush(mt);
 	mt->ma_alloc = alloc;
 	return 0;
 }
 
 LIBIOVA_EXPORT unsigned int mt_height(const struct maple_tree *mt)
 {
-	return mt_flags_height(mt->ma_flags);
+	return ma_flags_height(mt->ma_flags);
 }
 
 LIBIOVA_EXPORT void mtree_destroy(struct maple_tree *mt)
 {
 	void *root;
 
-	mt_write_lock(mt, "mtree_destroy");
+	ma_write_lock(mt, "mtree_destroy");
 	root = mt->ma_root;
 	rcu_assign_pointer(mt->ma_root, NULL);
-	mt_set_height(mt, 0);
-	if (mt_root_is_node(root))
-		mt_free_subtree(mt, root);
-	mt_retired_flush(mt);
+	ma_set_height(mt, 0);
+	if (ma_root_is_node(root))
+		ma_free_subtree(mt, root);
+	ma_retired_flush(mt);
 	/* the reserve goes too; its target stays for the next writes */
-	mt_reserve_release(mt);
+	reserve_release(mt);
 	mt->ma_flags &= ~MT_FLAGS_ALLOC_WRAPPED;
-	mt_write_unlock(mt);
+	ma_write_unlock(mt);
 }

@@ -45,8 +45,8 @@ static bool check_node(struct checker *c, struct maple_enode *enode,
 		       struct maple_enode *parent, unsigned int pslot,
 		       unsigned long *gap)
 {
-	enum mt_node_type type = mt_enode_type(enode);
-	struct maple_node *node = mt_to_node(enode);
+	enum maple_type type = mte_node_type(enode);
+	struct maple_node *node = mte_to_node(enode);
 	unsigned long *pivots;
 	void **slots;
 	unsigned int nslots, npivots, end;
@@ -54,36 +54,37 @@ static bool check_node(struct checker *c, struct maple_enode *enode,
 
 	if ((uintptr_t)enode & 1 || !xa_is_internal(enode))
 		return fail(c, node, "slot holds %p, not a node", (void *)enode);
-	if (type != mt_leaf && type != mt_range && type != mt_arange)
+	if (type != maple_leaf_64 && type != maple_range_64 &&
+	    type != maple_arange_64)
 		return fail(c, node, "unknown node type %d", (int)type);
-	if (leaf_depth != mt_type_is_leaf(type))
+	if (leaf_depth != ma_is_leaf(type))
 		return fail(c, node, "%s at depth %u of a tree of height %u",
-			    mt_type_is_leaf(type) ? "leaf" : "internal node",
+			    ma_is_leaf(type) ? "leaf" : "internal node",
 			    depth, c->height);
-	if (!mt_type_is_leaf(type) && type != mt_internal_type(c->mt))
+	if (!ma_is_leaf(type) && type != ma_internal_type(c->mt))
 		return fail(c, node, "internal node of the wrong type %d",
 			    (int)type);
-	if (mt_node_is_dead(node))
+	if (ma_dead_node(node))
 		return fail(c, node, "dead node reachable");
 	if (!parent) {
-		if (node->parent != ((uintptr_t)c->mt | MT_PARENT_ROOT))
+		if (node->parent != ((uintptr_t)c->mt | MAPLE_PARENT_ROOT))
 			return fail(c, node, "root's parent link is %#lx",
 				    (unsigned long)node->parent);
-	} else if (mt_parent_is_root(node) ||
-		   mt_parent_node(node) != mt_to_node(parent) ||
-		   mt_parent_slot(node) != pslot ||
-		   !(node->parent & MT_PARENT_ARANGE) !=
-			   (mt_enode_type(parent) != mt_arange)) {
+	} else if (ma_parent_is_root(node) ||
+		   ma_parent_node(node) != mte_to_node(parent) ||
+		   ma_parent_slot(node) != pslot ||
+		   !(node->parent & MAPLE_PARENT_ARANGE) !=
+			   (mte_node_type(parent) != maple_arange_64)) {
 		return fail(c, node, "parent link %#lx, expected %p slot %u",
 			    (unsigned long)node->parent,
-			    (void *)mt_to_node(parent), pslot);
+			    (void *)mte_to_node(parent), pslot);
 	}
 
-	pivots = mt_node_pivots(node, type);
-	slots = mt_node_slots(node, type);
-	nslots = mt_type_slots(type);
+	pivots = ma_pivots(node, type);
+	slots = ma_slots(node, type);
+	nslots = ma_type_slots(type);
 	npivots = nslots - 1;
-	end = mt_node_end(node, type, max);
+	end = ma_data_end(node, type, max);
 	if (end >= nslots)
 		return fail(c, node, "end %u beyond %u slots", end, nslots);
 	for (unsigned int i = 0; i < npivots; i++) {
@@ -103,9 +104,9 @@ static bool check_node(struct checker *c, struct maple_enode *enode,
 		if (slots[i])
 			return fail(c, node, "unused slot %u holds %p", i,
 				    slots[i]);
-	if (parent && max != ULONG_MAX && end + 1 < mt_type_min_slots(type))
+	if (parent && max != ULONG_MAX && end + 1 < ma_type_min_slots(type))
 		return fail(c, node, "%u slots, fewer than %u", end + 1,
-			    mt_type_min_slots(type));
+			    ma_type_min_slots(type));
 
 	*gap = 0;
 	for (unsigned int i = 0; i <= end; i++) {
@@ -113,7 +114,7 @@ static bool check_node(struct checker *c, struct maple_enode *enode,
 		unsigned long last = i < end ? pivots[i] : max;
 		unsigned long g = 0;
 
-		if (mt_type_is_leaf(type)) {
+		if (ma_is_leaf(type)) {
 			bool is_null = slots[i] == NULL;
 
 			if (is_null && c->have_prev && c->prev_null)
@@ -123,14 +124,14 @@ static bool check_node(struct checker *c, struct maple_enode *enode,
 			c->prev_null = is_null;
 			c->have_prev = true;
 			if (is_null)
-				g = mt_range_size(first, last);
+				g = range_size(first, last);
 		} else {
 			if (!slots[i])
 				return fail(c, node, "empty child slot %u", i);
 			if (!check_node(c, slots[i], first, last, depth + 1,
 					enode, i, &g))
 				return false;
-			if (type == mt_arange && node->a.gap[i] != g)
+			if (type == maple_arange_64 && node->a.gap[i] != g)
 				return fail(c, node,
 					    "gap %u is %lu, child's largest %lu",
 					    i, node->a.gap[i], g);
@@ -138,7 +139,7 @@ static bool check_node(struct checker *c, struct maple_enode *enode,
 		if (g > *gap)
 			*gap = g;
 	}
-	if (type == mt_arange) {
+	if (type == maple_arange_64) {
 		if (node->a.gap_off > end ||
 		    node->a.gap[node->a.gap_off] != *gap)
 			return fail(c, node, "largest-gap slot %u is wrong",
@@ -161,12 +162,12 @@ LIBIOVA_EXPORT int mt_validate_msg(struct maple_tree *mt, char *buf,
 	if (len)
 		buf[0] = '\0';
 	c.height = mt_height(mt);
-	if (!mt_root_is_node(root)) {
+	if (!ma_root_is_node(root)) {
 		if (c.height != 0)
 			fail(&c, NULL, "height %u without a root node",
 			     c.height);
 	} else if (c.height == 0 || c.height > MAPLE_HEIGHT_MAX) {
-		fail(&c, mt_to_node(root), "root node with height %u",
+		fail(&c, mte_to_node(root), "root node with height %u",
 		     c.height);
 	} else {
 		check_node(&c, root, 0, ULONG_MAX, 0, NULL, 0, &gap);
@@ -199,11 +200,11 @@ static void dump_node(struct maple_enode *enode, unsigned long min,
 		      enum mt_dump_format fmt)
 {
 	static const char *const names[] = { "?", "leaf", "range", "arange" };
-	enum mt_node_type type = mt_enode_type(enode);
-	struct maple_node *node = mt_to_node(enode);
-	unsigned long *pivots = mt_node_pivots(node, type);
-	void **slots = mt_node_slots(node, type);
-	unsigned int end = mt_node_end(node, type, max);
+	enum maple_type type = mte_node_type(enode);
+	struct maple_node *node = mte_to_node(enode);
+	unsigned long *pivots = ma_pivots(node, type);
+	void **slots = ma_slots(node, type);
+	unsigned int end = ma_data_end(node, type, max);
 
 	printf("%*s%s %p [", depth * 2, "", names[type], (void *)node);
 	print_index(fmt, min);
@@ -214,8 +215,8 @@ static void dump_node(struct maple_enode *enode, unsigned long min,
 		unsigned long first = i ? pivots[i - 1] + 1 : min;
 		unsigned long last = i < end ? pivots[i] : max;
 
-		if (!mt_type_is_leaf(type)) {
-			if (type == mt_arange)
+		if (!ma_is_leaf(type)) {
+			if (type == maple_arange_64)
 				printf("%*sgap %lu\n", depth * 2 + 2, "",
 				       node->a.gap[i]);
 			dump_node(slots[i], first, last, depth + 1, fmt);
@@ -239,7 +240,7 @@ LIBIOVA_EXPORT void mt_dump(const struct maple_tree *mt,
 
 	printf("maple tree %p: flags %#x, height %u, root %p\n",
 	       (const void *)mt, mt->ma_flags, mt_height(mt), root);
-	if (mt_root_is_node(root))
+	if (ma_root_is_node(root))
 		dump_node(root, 0, ULONG_MAX, 0, format);
 	else if (root)
 		printf("  0: %p (root entry)\n", root);

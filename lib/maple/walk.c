@@ -11,43 +11,43 @@
 #include "node.h"
 #include "mas.h"
 
-void mt_path_walk(struct maple_tree *mt, unsigned long index,
-		  struct mt_path *path, unsigned int stop)
+void path_walk(struct maple_tree *mt, unsigned long index,
+		  struct maple_path *path, unsigned int stop)
 {
 	struct maple_enode *enode = mt->ma_root;
 	unsigned long min = 0, max = ULONG_MAX;
 	unsigned int d = 0;
 
 	for (;;) {
-		enum mt_node_type type = mt_enode_type(enode);
-		struct maple_node *node = mt_to_node(enode);
-		unsigned long *pivots = mt_node_pivots(node, type);
-		unsigned int npivots = mt_type_slots(type) - 1;
+		enum maple_type type = mte_node_type(enode);
+		struct maple_node *node = mte_to_node(enode);
+		unsigned long *pivots = ma_pivots(node, type);
+		unsigned int npivots = ma_type_slots(type) - 1;
 		unsigned int off;
 
-		mt_prefetch_node(node);
-		off = mt_slot_of(pivots, npivots, index);
+		ma_prefetch(node);
+		off = ma_pivot_slot(pivots, npivots, index);
 		path->node[d] = enode;
 		path->min[d] = min;
 		path->max[d] = max;
 		path->offset[d] = (unsigned char)off;
 		d++;
-		if (mt_type_is_leaf(type) || d == stop)
+		if (ma_is_leaf(type) || d == stop)
 			break;
 		if (off > 0)
 			min = pivots[off - 1] + 1;
 		if (off < npivots)
 			max = pivots[off];
-		enode = mt_node_slots(node, type)[off];
+		enode = ma_slots(node, type)[off];
 	}
 	path->depth = d;
 }
 
 /* Set mas->index and mas->last to the range of the slot mas is on. */
-void mas_set_slot_range(struct ma_state *mas)
+void ma_set_slot_range(struct ma_state *mas)
 {
-	struct maple_node *node = mt_to_node(mas->node);
-	unsigned long *pivots = mt_node_pivots(node, mt_leaf);
+	struct maple_node *node = mte_to_node(mas->node);
+	unsigned long *pivots = ma_pivots(node, maple_leaf_64);
 
 	mas->index = mas->offset ? pivots[mas->offset - 1] + 1 : mas->min;
 	mas->last = mas->offset < mas->end ? pivots[mas->offset] : mas->max;
@@ -58,14 +58,14 @@ void mas_set_slot_range(struct ma_state *mas)
  * status (ma_none, ma_root or ma_active), index and last; for ma_active
  * also node (the leaf), min, max, offset and end.
  */
-void *mas_descend(struct ma_state *mas, unsigned long index)
+void *ma_descend(struct ma_state *mas, unsigned long index)
 {
 	struct maple_tree *mt = mas->tree;
 	void *entry;
 
 retry:
 	entry = rcu_dereference(mt->ma_root);
-	mas_clear_edge(mas);
+	ma_clear_edge(mas);
 	if (!entry) {
 		mas->status = ma_none;
 		mas->index = 0;
@@ -73,7 +73,7 @@ retry:
 		mas->node = NULL;
 		return NULL;
 	}
-	if (!mt_root_is_node(entry)) {
+	if (!ma_root_is_node(entry)) {
 		mas->status = ma_root;
 		mas->node = NULL;
 		if (index == 0) {
@@ -88,24 +88,24 @@ retry:
 	unsigned long min = 0, max = ULONG_MAX;
 	for (;;) {
 		struct maple_enode *enode = entry;
-		enum mt_node_type type = mt_enode_type(enode);
-		struct maple_node *node = mt_to_node(enode);
-		unsigned long *pivots = mt_node_pivots(node, type);
-		unsigned int npivots = mt_type_slots(type) - 1;
+		enum maple_type type = mte_node_type(enode);
+		struct maple_node *node = mte_to_node(enode);
+		unsigned long *pivots = ma_pivots(node, type);
+		unsigned int npivots = ma_type_slots(type) - 1;
 		unsigned int off;
 
-		mt_prefetch_node(node);
-		off = mt_slot_of(pivots, npivots, index);
-		entry = rcu_dereference(mt_node_slots(node, type)[off]);
-		if (mt_type_is_leaf(type)) {
+		ma_prefetch(node);
+		off = ma_pivot_slot(pivots, npivots, index);
+		entry = rcu_dereference(ma_slots(node, type)[off]);
+		if (ma_is_leaf(type)) {
 			mas->node = enode;
 			mas->min = min;
 			mas->max = max;
 			mas->offset = (unsigned char)off;
-			mas->end = (unsigned char)mt_node_end(node, type, max);
-			mas_set_slot_range(mas);
+			mas->end = (unsigned char)ma_data_end(node, type, max);
+			ma_set_slot_range(mas);
 			/* all read from the leaf: was it whole? */
-			if (unlikely(mt_node_is_dead(node)))
+			if (unlikely(ma_dead_node(node)))
 				goto retry;
 			mas->status = ma_active;
 			return entry;
@@ -114,42 +114,42 @@ retry:
 			min = pivots[off - 1] + 1;
 		if (off < npivots)
 			max = pivots[off];
-		if (unlikely(mt_node_is_dead(node)))
+		if (unlikely(ma_dead_node(node)))
 			goto retry;
 	}
 }
 
 LIBIOVA_EXPORT void *mas_walk(struct ma_state *mas)
 {
-	return mas_descend(mas, mas->index);
+	return ma_descend(mas, mas->index);
 }
 
 /*
  * The lookup of mtree_load(): the same descent without a maple state, kept
  * separate because it is the hottest path of the library.
  */
-void *mt_lookup(struct maple_tree *mt, unsigned long index)
+void *ma_lookup(struct maple_tree *mt, unsigned long index)
 {
 	void *entry;
 
 retry:
 	entry = rcu_dereference(mt->ma_root);
-	if (!mt_root_is_node(entry))
+	if (!ma_root_is_node(entry))
 		return index == 0 ? entry : NULL;
 	for (;;) {
 		struct maple_enode *enode = entry;
-		enum mt_node_type type = mt_enode_type(enode);
-		struct maple_node *node = mt_to_node(enode);
+		enum maple_type type = mte_node_type(enode);
+		struct maple_node *node = mte_to_node(enode);
 		unsigned int off;
 
-		mt_prefetch_node(node);
-		off = mt_slot_of(mt_node_pivots(node, type),
-			      mt_type_slots(type) - 1, index);
+		ma_prefetch(node);
+		off = ma_pivot_slot(ma_pivots(node, type),
+			      ma_type_slots(type) - 1, index);
 
-		entry = rcu_dereference(mt_node_slots(node, type)[off]);
-		if (unlikely(mt_node_is_dead(node)))
+		entry = rcu_dereference(ma_slots(node, type)[off]);
+		if (unlikely(ma_dead_node(node)))
 			goto retry;
-		if (mt_type_is_leaf(type))
+		if (ma_is_leaf(type))
 			return entry;
 	}
 }

@@ -10,7 +10,7 @@
  *   one leaf   the new items fit in the one leaf touched: outside RCU mode
  *              the leaf is rewritten where it is, no allocation; in RCU
  *              mode a new leaf is written straight from them and replaces
- *              the old one (rebuild.c's mt_rebuild_leaf), without the
+ *              the old one (rebuild.c's rebuild_leaf), without the
  *              neighbour and packing decisions of a full rebuild.
  *
  * NULL stores absorb neighbouring NULL ranges, also across leaves, so the
@@ -36,13 +36,13 @@ struct leaf_view {
 static void leaf_view_init(struct leaf_view *v, struct maple_enode *enode,
 			   unsigned long min, unsigned long max)
 {
-	struct maple_node *node = mt_to_node(enode);
+	struct maple_node *node = mte_to_node(enode);
 
 	v->pivots = node->r.pivot;
 	v->slots = node->r.slot;
 	v->min = min;
 	v->max = max;
-	v->end = mt_node_end(node, mt_leaf, max);
+	v->end = ma_data_end(node, maple_leaf_64, max);
 }
 
 static inline unsigned long view_last(const struct leaf_view *v,
@@ -66,7 +66,7 @@ static unsigned int view_slot_of(const struct leaf_view *v, unsigned int from,
 }
 
 /* The leaf-level items: @l before @first, the store, @r after @last. */
-static void leaf_items(struct mt_big *b, const struct leaf_view *l,
+static void leaf_items(struct maple_big_node *b, const struct leaf_view *l,
 		       unsigned int loff, const struct leaf_view *r,
 		       unsigned int roff, unsigned long first,
 		       unsigned long last, void *entry)
@@ -74,16 +74,16 @@ static void leaf_items(struct mt_big *b, const struct leaf_view *l,
 	b->count = 0;
 	b->min = l->min;
 	for (unsigned int i = 0; i < loff; i++)
-		mt_big_push(b, view_last(l, i), l->slots[i], 0);
+		big_node_push(b, view_last(l, i), l->slots[i], 0);
 	if (view_first(l, loff) < first)
-		mt_big_push(b, first - 1, l->slots[loff], 0);
-	mt_big_push(b, last, entry, 0);
+		big_node_push(b, first - 1, l->slots[loff], 0);
+	big_node_push(b, last, entry, 0);
 	if (last < view_last(r, roff))
-		mt_big_push(b, view_last(r, roff), r->slots[roff], 0);
+		big_node_push(b, view_last(r, roff), r->slots[roff], 0);
 	for (unsigned int i = roff + 1; i <= r->end; i++)
-		mt_big_push(b, view_last(r, i), r->slots[i], 0);
+		big_node_push(b, view_last(r, i), r->slots[i], 0);
 	if (!entry)
-		mt_big_merge_nulls(b);
+		big_node_merge_nulls(b);
 }
 
 /* If the range holding @index is NULL, widen [*first, *last] over it. */
@@ -92,7 +92,7 @@ static void absorb_null_at(struct maple_tree *mt, unsigned long index,
 {
 	MA_STATE(mas, mt, index, index);
 
-	if (mas_descend(&mas, index))
+	if (ma_descend(&mas, index))
 		return;
 	if (mas.index < *first)
 		*first = mas.index;
@@ -101,16 +101,16 @@ static void absorb_null_at(struct maple_tree *mt, unsigned long index,
 }
 
 /* Give back the nodes of a write that failed: nobody ever saw them. */
-static void wr_rollback(struct mt_wr *wr)
+static void wr_rollback(struct ma_wr_state *wr)
 {
-	struct mt_allocator *alloc = mt_allocator_of(wr->mt);
+	struct mt_allocator *alloc = ma_allocator(wr->mt);
 
 	for (unsigned int i = 0; i < wr->nr_new; i++)
 		mt_node_free(alloc, wr->new_nodes[i]);
 	wr->nr_new = 0;
 }
 
-static bool level_absorbed(const struct mt_wr_level *lv,
+static bool level_absorbed(const struct wr_level *lv,
 			   struct maple_enode *enode)
 {
 	for (unsigned int i = 0; i < lv->nr_absorbed; i++)
@@ -119,7 +119,7 @@ static bool level_absorbed(const struct mt_wr_level *lv,
 	return false;
 }
 
-static bool wr_absorbed(const struct mt_wr *wr, struct maple_enode *enode)
+static bool wr_absorbed(const struct ma_wr_state *wr, struct maple_enode *enode)
 {
 	for (unsigned int l = 0; l < wr->nr_levels; l++)
 		if (level_absorbed(&wr->levels[l], enode))
@@ -134,50 +134,51 @@ static bool wr_absorbed(const struct mt_wr *wr, struct maple_enode *enode)
  * children live on in the new nodes.  So stop at absorbed nodes: each is
  * freed once, by its own level.
  */
-static void free_dropped(struct mt_wr *wr, struct maple_enode *enode)
+static void free_dropped(struct ma_wr_state *wr, struct maple_enode *enode)
 {
-	enum mt_node_type type = mt_enode_type(enode);
+	enum maple_type type = mte_node_type(enode);
 
 	if (wr_absorbed(wr, enode))
 		return;
-	if (!mt_type_is_leaf(type)) {
-		void **slots = mt_node_slots(mt_to_node(enode), type);
+	if (!ma_is_leaf(type)) {
+		void **slots = ma_slots(mte_to_node(enode), type);
 
-		for (unsigned int i = 0; i < mt_type_slots(type) && slots[i];
+		for (unsigned int i = 0; i < ma_type_slots(type) && slots[i];
 		     i++)
 			free_dropped(wr, slots[i]);
 	}
-	mt_free_node(wr->mt, mt_to_node(enode));
+	ma_free_node(wr->mt, mte_to_node(enode));
 }
 
 /* Free slots [@from, @to] of @parent: the children the level skipped. */
-static void free_skipped(struct mt_wr *wr, struct maple_enode *parent,
+static void free_skipped(struct ma_wr_state *wr, struct maple_enode *parent,
 			 unsigned int from, unsigned int to)
 {
-	enum mt_node_type type = mt_enode_type(parent);
-	void **slots = mt_node_slots(mt_to_node(parent), type);
-	unsigned int nslots = mt_type_slots(type);
+	enum maple_type type = mte_node_type(parent);
+	void **slots = ma_slots(mte_to_node(parent), type);
+	unsigned int nslots = ma_type_slots(type);
 
 	for (unsigned int i = from; i <= to && i < nslots && slots[i]; i++)
 		free_dropped(wr, slots[i]);
 }
 
-static void free_level(struct mt_wr *wr, const struct mt_wr_level *lv)
+static void free_level(struct ma_wr_state *wr, const struct wr_level *lv)
 {
 	if (lv->has_parent) {
 		if (lv->lparent == lv->rparent) {
 			free_skipped(wr, lv->lparent, lv->loff, lv->roff);
 		} else {
-			free_skipped(wr, lv->lparent, lv->loff, MT_MAX_SLOTS);
+			free_skipped(wr, lv->lparent, lv->loff,
+				     MAPLE_NODE_SLOTS);
 			free_skipped(wr, lv->rparent, 0, lv->roff);
 		}
 	}
 	for (unsigned int i = 0; i < lv->nr_absorbed; i++)
-		mt_free_node(wr->mt, mt_to_node(lv->absorbed[i]));
+		ma_free_node(wr->mt, mte_to_node(lv->absorbed[i]));
 }
 
 /* Phase 2: make the new nodes reachable, then free what they replace. */
-static void wr_publish(struct mt_wr *wr)
+static void wr_publish(struct ma_wr_state *wr)
 {
 	struct maple_tree *mt = wr->mt;
 	struct maple_node *discard[MAPLE_HEIGHT_MAX];
@@ -186,15 +187,15 @@ static void wr_publish(struct mt_wr *wr)
 	/* children of new internal nodes learn their parent */
 	for (unsigned int i = 0; i < wr->nr_new; i++) {
 		struct maple_enode *enode = wr->new_enodes[i];
-		enum mt_node_type type = mt_enode_type(enode);
+		enum maple_type type = mte_node_type(enode);
 		void **slots;
 
-		if (mt_type_is_leaf(type))
+		if (ma_is_leaf(type))
 			continue;
-		slots = mt_node_slots(mt_to_node(enode), type);
-		for (unsigned int s = 0; s < mt_type_slots(type) && slots[s];
+		slots = ma_slots(mte_to_node(enode), type);
+		for (unsigned int s = 0; s < ma_type_slots(type) && slots[s];
 		     s++)
-			mt_set_parent(mt_to_node(slots[s]), enode, s);
+			mte_set_parent(mte_to_node(slots[s]), enode, s);
 	}
 
 	if (wr->swap_node) {
@@ -202,48 +203,48 @@ static void wr_publish(struct mt_wr *wr)
 		struct maple_enode *parent = wr->lo.node[d - 1];
 		unsigned int off = wr->lo.offset[d - 1];
 
-		mt_set_parent(mt_to_node(wr->swap_node), parent, off);
-		rcu_assign_pointer(mt_node_slots(mt_to_node(parent),
-						 mt_enode_type(parent))[off],
+		mte_set_parent(mte_to_node(wr->swap_node), parent, off);
+		rcu_assign_pointer(ma_slots(mte_to_node(parent),
+						 mte_node_type(parent))[off],
 				   wr->swap_node);
 		wr->lo.node[d] = wr->swap_node;
-		mt_path_update_gaps(mt, &wr->lo, d);
+		path_update_gaps(mt, &wr->lo, d);
 	} else {
 		void *root = wr->new_root;
 		unsigned int height = wr->height;
 
 		/* an internal root with a single child gives way to it */
-		while (mt_root_is_node(root) &&
-		       !mt_type_is_leaf(mt_enode_type(root)) &&
-		       mt_node_count(root, ULONG_MAX) == 1) {
-			discard[nr_discard++] = mt_to_node(root);
-			root = mt_node_slots(mt_to_node(root),
-					     mt_enode_type(root))[0];
+		while (ma_root_is_node(root) &&
+		       !ma_is_leaf(mte_node_type(root)) &&
+		       ma_node_count(root, ULONG_MAX) == 1) {
+			discard[nr_discard++] = mte_to_node(root);
+			root = ma_slots(mte_to_node(root),
+					     mte_node_type(root))[0];
 			height--;
 		}
-		if (mt_root_is_node(root))
-			mt_set_parent_root(mt_to_node(root), mt);
-		mt_set_height(mt, height);
+		if (ma_root_is_node(root))
+			mte_set_parent_root(mte_to_node(root), mt);
+		ma_set_height(mt, height);
 		rcu_assign_pointer(mt->ma_root, root);
 	}
 
 	for (unsigned int i = 0; i < wr->nr_levels; i++)
 		free_level(wr, &wr->levels[i]);
 	for (unsigned int i = 0; i < nr_discard; i++)
-		mt_free_node(mt, discard[i]);
+		ma_free_node(mt, discard[i]);
 	if (wr->drop_root)
-		mt_free_subtree(mt, wr->drop_root);
+		ma_free_subtree(mt, wr->drop_root);
 }
 
 /* Leave @mas on the stored range, ready for the next find or store. */
-static void mas_after_write(struct ma_state *mas, unsigned long first,
+static void ma_after_write(struct ma_state *mas, unsigned long first,
 			    unsigned long last)
 {
 	mas->index = first;
 	mas->last = last;
 	mas->node = NULL;
 	mas->status = ma_pause;
-	mas_clear_edge(mas);
+	ma_clear_edge(mas);
 }
 
 /* Is anything stored in [first, last]?  For inserts that span leaves. */
@@ -257,7 +258,7 @@ static bool range_occupied(struct maple_tree *mt, unsigned long first,
 
 static void *write_failed(struct ma_state *mas, int err)
 {
-	mas_set_err(mas, err);
+	ma_set_err(mas, err);
 	return NULL;
 }
 
@@ -279,7 +280,7 @@ static bool erase_range(struct ma_state *mas, const struct leaf_view *v,
 	*last = view_last(v, off);
 	if (v->slots[off])
 		return true;
-	mas_after_write(mas, *first, *last);
+	ma_after_write(mas, *first, *last);
 	return false;
 }
 
@@ -300,7 +301,7 @@ static void *write_core(struct ma_state *mas, void *entry, gfp_t gfp,
 	unsigned long erased_first = 0, erased_last = 0;
 	bool erased = false;
 	void *erased_entry = NULL;
-	struct mt_wr wr;
+	struct ma_wr_state wr;
 	void *old;
 	int ret;
 
@@ -311,7 +312,7 @@ static void *write_core(struct ma_state *mas, void *entry, gfp_t gfp,
 	wr.needed = 0;
 	wr.nr_new = 0;
 
-	if (!mt_root_is_node(root)) {
+	if (!ma_root_is_node(root)) {
 		/* empty tree or a root entry: a leaf made of arrays */
 		static const unsigned long vpivots[1] = { 0 };
 		void *vslots[2] = { root, NULL };
@@ -336,11 +337,11 @@ static void *write_core(struct ma_state *mas, void *entry, gfp_t gfp,
 			return write_failed(mas, -EEXIST);
 		leaf_items(&wr.big, &lv, loff, &lv, roff, first, last, entry);
 		wr.lo.depth = 0;
-		ret = mt_rebuild(&wr);
+		ret = rebuild(&wr);
 		goto publish;
 	}
 
-	mt_path_walk(mt, first, &wr.lo, 0);
+	path_walk(mt, first, &wr.lo, 0);
 	D = wr.lo.depth - 1;
 	if (mode == WR_ERASE) {
 		leaf_view_init(&lv, wr.lo.node[D], wr.lo.min[D], wr.lo.max[D]);
@@ -358,12 +359,12 @@ static void *write_core(struct ma_state *mas, void *entry, gfp_t gfp,
 		absorb_null_at(mt, first - 1, &f, &last);
 		if (f != first) {
 			first = f;
-			mt_path_walk(mt, first, &wr.lo, 0);
+			path_walk(mt, first, &wr.lo, 0);
 		}
 	}
 	same_leaf = last <= wr.lo.max[D];
 	if (!same_leaf)
-		mt_path_walk(mt, last, &wr.hi, 0);
+		path_walk(mt, last, &wr.hi, 0);
 	if (!entry && last < ULONG_MAX &&
 	    last == (same_leaf ? wr.lo.max[D] : wr.hi.max[D])) {
 		/* the range after may be NULL, in the next leaf */
@@ -373,7 +374,7 @@ static void *write_core(struct ma_state *mas, void *entry, gfp_t gfp,
 		if (l != last) {
 			last = l;
 			same_leaf = false;
-			mt_path_walk(mt, last, &wr.hi, 0);
+			path_walk(mt, last, &wr.hi, 0);
 		}
 	}
 
@@ -397,11 +398,11 @@ static void *write_core(struct ma_state *mas, void *entry, gfp_t gfp,
 				return *dry_count = 0, NULL;
 			rcu_assign_pointer(lv.slots[loff], entry);
 			if (!old != !entry)
-				mt_path_slot_gap_changed(mt, &wr.lo, D,
-							 mt_range_size(first,
+				path_slot_gap_changed(mt, &wr.lo, D,
+							 range_size(first,
 								       last),
 							 !entry);
-			mas_after_write(mas, first, last);
+			ma_after_write(mas, first, last);
 			goto erased;
 		}
 	} else {
@@ -412,28 +413,28 @@ static void *write_core(struct ma_state *mas, void *entry, gfp_t gfp,
 	}
 	leaf_items(&wr.big, &lv, loff, &rv, roff, first, last, entry);
 
-	if (same_leaf && wr.big.count <= MT_RANGE_SLOTS &&
-	    (wr.big.count >= mt_type_min_slots(mt_leaf) || D == 0 ||
+	if (same_leaf && wr.big.count <= MAPLE_RANGE64_SLOTS &&
+	    (wr.big.count >= ma_type_min_slots(maple_leaf_64) || D == 0 ||
 	     wr.lo.max[D] == ULONG_MAX) &&
 	    !(D == 0 && wr.big.count == 1 && !wr.big.slot[0])) {
 		/* one leaf's worth for one leaf */
 		if (mt_in_rcu(mt)) {
 			wr.hi = wr.lo;
-			ret = mt_rebuild_leaf(&wr);
+			ret = rebuild_leaf(&wr);
 			goto publish;
 		}
 		if (dry_count)
 			return *dry_count = 0, NULL;
 		/* rewritten where it is (not in RCU mode) */
-		mt_node_write(mt_to_node(wr.lo.node[D]), mt_leaf, &wr.big, 0,
-			      wr.big.count, wr.lo.max[D]);
-		mt_path_update_gaps(mt, &wr.lo, D);
-		mas_after_write(mas, first, last);
+		ma_node_write(mte_to_node(wr.lo.node[D]), maple_leaf_64,
+			      &wr.big, 0, wr.big.count, wr.lo.max[D]);
+		path_update_gaps(mt, &wr.lo, D);
+		ma_after_write(mas, first, last);
 		goto erased;
 	}
 	if (same_leaf)
 		wr.hi = wr.lo;
-	ret = mt_rebuild(&wr);
+	ret = rebuild(&wr);
 
 publish:
 	if (dry_count) {
@@ -447,7 +448,7 @@ publish:
 		return write_failed(mas, ret);
 	}
 	wr_publish(&wr);
-	mas_after_write(mas, first, last);
+	ma_after_write(mas, first, last);
 erased:
 	if (erased) {
 		/* report the range and entry erased, not the NULL range that
@@ -465,29 +466,29 @@ static void *write_refill(struct ma_state *mas, void *entry, gfp_t gfp,
 {
 	void *old;
 
-	mt_assert_write_locked(mas->tree, "a write");
+	ma_assert_write_locked(mas->tree, "a write");
 	old = write_core(mas, entry, gfp, NULL, mode);
 	if (!mas_is_err(mas))
-		mt_reserve_refill(mas->tree, gfp);
+		reserve_refill(mas->tree, gfp);
 	return old;
 }
 
-void *mt_write(struct ma_state *mas, void *entry, gfp_t gfp)
+void *wr_store(struct ma_state *mas, void *entry, gfp_t gfp)
 {
 	return write_refill(mas, entry, gfp, WR_STORE);
 }
 
-void *mt_insert(struct ma_state *mas, void *entry, gfp_t gfp)
+void *wr_insert(struct ma_state *mas, void *entry, gfp_t gfp)
 {
 	return write_refill(mas, entry, gfp, WR_INSERT);
 }
 
-void *mt_erase(struct ma_state *mas, gfp_t gfp)
+void *wr_erase(struct ma_state *mas, gfp_t gfp)
 {
 	return write_refill(mas, NULL, gfp, WR_ERASE);
 }
 
-unsigned int mt_write_count(struct ma_state *mas, void *entry)
+unsigned int wr_node_count(struct ma_state *mas, void *entry)
 {
 	unsigned int count = 0;
 

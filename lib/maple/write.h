@@ -28,17 +28,19 @@
 
 /* Most items a level gathers (see rebuild.c for the bound) and nodes it
  * packs them into. */
-#define MT_BIG_SLOTS 64
+#define MAPLE_BIG_NODE_SLOTS 64
 /* enough for a full big node even in 10-slot nodes */
-#define MT_PACK_MAX ((MT_BIG_SLOTS + MT_ARANGE_SLOTS - 1) / MT_ARANGE_SLOTS)
-#define MT_WR_MAX_NEW (MT_PACK_MAX * (MAPLE_HEIGHT_MAX + 1))
+#define MAPLE_PACK_MAX                                                         \
+	((MAPLE_BIG_NODE_SLOTS + MAPLE_ARANGE64_SLOTS - 1) / MAPLE_ARANGE64_SLOTS)
+#define MAPLE_WR_MAX_NEW (MAPLE_PACK_MAX * (MAPLE_HEIGHT_MAX + 1))
 
 /* Items replacing a run of old nodes: item i covers
  * [i ? pivot[i - 1] + 1 : min, pivot[i]]. */
-struct mt_big {
-	unsigned long pivot[MT_BIG_SLOTS];
-	void *slot[MT_BIG_SLOTS];
-	unsigned long gap[MT_BIG_SLOTS]; /* internal levels of alloc trees */
+struct maple_big_node {
+	unsigned long pivot[MAPLE_BIG_NODE_SLOTS];
+	void *slot[MAPLE_BIG_NODE_SLOTS];
+	/* internal levels of alloc trees */
+	unsigned long gap[MAPLE_BIG_NODE_SLOTS];
 	unsigned int count;
 	unsigned long min;
 };
@@ -51,16 +53,16 @@ struct mt_big {
  * were not absorbed, lie wholly inside the stored range: each is freed with
  * its whole subtree.
  */
-#define MT_ABSORB_MAX 4
-struct mt_wr_level {
-	struct maple_enode *absorbed[MT_ABSORB_MAX];
+#define MAPLE_ABSORB_MAX 4
+struct wr_level {
+	struct maple_enode *absorbed[MAPLE_ABSORB_MAX];
 	unsigned int nr_absorbed;
 	bool has_parent;
 	struct maple_enode *lparent, *rparent;
 	unsigned char loff, roff; /* first and last skipped slot */
 };
 
-struct mt_wr {
+struct ma_wr_state {
 	struct ma_state *mas;
 	struct maple_tree *mt;
 	gfp_t gfp;
@@ -70,13 +72,13 @@ struct mt_wr {
 				* or -EINVAL (the allocator's node misaligned) */
 	unsigned int height;
 
-	struct mt_path lo, hi; /* paths to the first and last leaf touched */
-	struct mt_big big;
+	struct maple_path lo, hi; /* paths to the first and last leaf touched */
+	struct maple_big_node big;
 
-	struct maple_node *new_nodes[MT_WR_MAX_NEW];
-	struct maple_enode *new_enodes[MT_WR_MAX_NEW];
+	struct maple_node *new_nodes[MAPLE_WR_MAX_NEW];
+	struct maple_enode *new_enodes[MAPLE_WR_MAX_NEW];
 	unsigned int nr_new;
-	struct mt_wr_level levels[MAPLE_HEIGHT_MAX];
+	struct wr_level levels[MAPLE_HEIGHT_MAX];
 	unsigned int nr_levels;
 
 	/* the outcome of phase 1: either one node to store in a parent slot
@@ -90,15 +92,15 @@ struct mt_wr {
 };
 
 /* rebuild.c */
-int mt_rebuild(struct mt_wr *wr);
-int mt_rebuild_leaf(struct mt_wr *wr);
-void mt_node_write(struct maple_node *node, enum mt_node_type type,
-		   const struct mt_big *b, unsigned int s, unsigned int n,
-		   unsigned long max);
-unsigned int mt_node_count(struct maple_enode *enode, unsigned long max);
+int rebuild(struct ma_wr_state *wr);
+int rebuild_leaf(struct ma_wr_state *wr);
+void ma_node_write(struct maple_node *node, enum maple_type type,
+		   const struct maple_big_node *b, unsigned int s,
+		   unsigned int n, unsigned long max);
+unsigned int ma_node_count(struct maple_enode *enode, unsigned long max);
 
 /* Append an item to a big node. */
-static inline void mt_big_push(struct mt_big *b, unsigned long pivot,
+static inline void big_node_push(struct maple_big_node *b, unsigned long pivot,
 			       void *slot, unsigned long gap)
 {
 	b->pivot[b->count] = pivot;
@@ -108,7 +110,7 @@ static inline void mt_big_push(struct mt_big *b, unsigned long pivot,
 }
 
 /* Merge adjacent NULL items of a leaf-level big node. */
-static inline void mt_big_merge_nulls(struct mt_big *b)
+static inline void big_node_merge_nulls(struct maple_big_node *b)
 {
 	unsigned int i, j = 0;
 

@@ -7,7 +7,8 @@
  */
 #include <errno.h>
 
-#include "lock.h"
+#include "supply.h"
+#include "write.h"
 
 static int alloc_checks(struct maple_tree *mt, void *entry)
 {
@@ -52,7 +53,7 @@ static int alloc_in(struct maple_tree *mt, unsigned long *startp, void *entry,
 
 	if (ret)
 		return ret;
-	ret = ma_locked_write(&mas, gfp, alloc_op, &a);
+	ret = supply_locked_write(&mas, gfp, alloc_op, &a);
 	if (!ret)
 		*startp = mas.index;
 	return ret;
@@ -120,7 +121,7 @@ LIBIOVA_EXPORT int mtree_alloc_cyclic(struct maple_tree *mt,
 		return ret;
 	if (range_lo > range_hi)
 		return -EINVAL;
-	ret = ma_locked_write(&mas, gfp, cyclic_op, &a);
+	ret = supply_locked_write(&mas, gfp, cyclic_op, &a);
 	if (ret)
 		return ret;
 	*startp = mas.index;

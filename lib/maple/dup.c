@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "free.h"
 #include "lock.h"
 
 static size_t count_nodes(struct maple_enode *enode)

@@ -31,7 +31,7 @@
 #include <string.h>
 
 #include "alloc_internal.h"
-#include "node.h"
+#include "free.h"
 
 static void ma_free_batch_rcu(struct rcu_head *head)
 {

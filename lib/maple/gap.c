@@ -20,7 +20,7 @@
  */
 #include <errno.h>
 
-#include "mas.h"
+#include "gap.h"
 
 unsigned long ma_max_gap(struct maple_node *node, enum maple_type type,
 			      unsigned long min, unsigned long max)

@@ -12,7 +12,7 @@
  * call with a larger @max then returns that range if it holds an entry,
  * and a backward call steps back from it.  Underflow mirrors this.
  */
-#include "mas.h"
+#include "walk.h"
 
 /* Entry of the range @mas is on; re-walks if that leaf was replaced. */
 static void *iter_here(struct ma_state *mas)

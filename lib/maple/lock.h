@@ -1,15 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * lock.h - taking the write lock of a tree inside the library, and the
- * normal API's write loop (lock.c).
+ * lock.h - taking a tree's write lock inside the library (lock.c): the
+ * internal mutex, or a check that the caller holds its external lock.
+ *
+ * Floor 2 of lib/maple (docs/maple-tree.md): includes node.h only.
+ *
+ * Locking rule: every write (anything that can change ma_root, a node, the
+ * reserve or the flags) runs with the write lock held: the internal mutex,
+ * or, with MT_FLAGS_LOCK_EXTERN, the user's lock, which the library never
+ * takes, drops or releases itself.
  */
 #ifndef LIBIOVA_MAPLE_LOCK_H
 #define LIBIOVA_MAPLE_LOCK_H
 
-#include "mas.h"
+#include "node.h"
 
-/* lock.c: call the lock-violation handler unless the external lock of
- * @mt is held.  @what names the operation for the message. */
+/* Call the lock-violation handler unless the external lock of @mt is
+ * held.  @what names the operation for the message. */
 void ma_assert_write_locked_slow(struct maple_tree *mt, const char *what);
 
 /* Debug builds: check that a tree with an external lock has it held. */
@@ -35,27 +42,5 @@ static inline void ma_write_unlock(struct maple_tree *mt)
 	if (!mt_external_lock(mt))
 		mtree_unlock(mt);
 }
-
-/*
- * One attempt of a normal-API write, from a fresh walk: redo everything
- * (searches included) from the arguments in @arg.  Returns 0 or a negative
- * errno; -ENOMEM leaves the nodes it wanted in mas->alloc_req.
- */
-typedef int (*ma_write_op)(struct ma_state *mas, gfp_t gfp, void *arg);
-
-/*
- * Run @op under the write lock.  When it fails with -ENOMEM, @gfp may
- * block and the lock is the internal one, the nodes are allocated with the
- * lock dropped and @op runs again; with an external lock @op allocates
- * with @gfp itself, the user's lock held.  Afterwards the tree's reserve
- * is topped up the same way and what is left in @mas is freed.  Returns
- * what the last attempt of @op returned.
- */
-int ma_locked_write(struct ma_state *mas, gfp_t gfp, ma_write_op op,
-		    void *arg);
-
-/* reserve.c: top the reserve up to its target, allocating with @gfp with
- * the internal lock dropped.  Called and returns with it held. */
-void reserve_refill_unlocked(struct maple_tree *mt, gfp_t gfp);
 
 #endif /* LIBIOVA_MAPLE_LOCK_H */

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * mas.h - maple-state helpers shared by the read path (walk.c), iteration
- * (iter.c) and the writers.
+ * mas.h - maple-state helpers every reader and writer uses: the edge flags
+ * of an iteration and recording an error in a state.
+ *
+ * Floor 2 of lib/maple (docs/maple-tree.md): includes node.h only.
  */
 #ifndef LIBIOVA_MAPLE_MAS_H
 #define LIBIOVA_MAPLE_MAS_H
@@ -28,9 +30,5 @@ static inline void ma_set_err(struct ma_state *mas, int err)
 	mas->node = (struct maple_enode *)xa_mk_internal(
 		(unsigned long)(long)err);
 }
-
-void ma_set_slot_range(struct ma_state *mas);
-void *ma_descend(struct ma_state *mas, unsigned long index);
-void *ma_lookup(struct maple_tree *mt, unsigned long index);
 
 #endif /* LIBIOVA_MAPLE_MAS_H */

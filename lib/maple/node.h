@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * node.h - the maple tree's node layout and what every file of lib/maple
- * shares about it.  Nothing outside lib/maple includes this.
+ * node.h - the maple tree's node layout: node types, tagged node pointers,
+ * parent links, the tree's flags.  Layout only: what each file does with
+ * nodes is declared in that file's own header.
+ *
+ * Floor 1 of lib/maple (docs/maple-tree.md): includes only rcu.h and the
+ * common and public headers.  Nothing outside lib/maple includes this.
  *
  * Nodes are 256 bytes, 256-byte aligned.  Three types:
  *
@@ -305,70 +309,5 @@ static inline unsigned long range_size(unsigned long first,
 
 	return n == ULONG_MAX ? ULONG_MAX : n + 1;
 }
-
-/* ---- shared between the files of lib/maple ---------------------------- */
-
-/*
- * A path from the root to a node: what a walk saw at each depth (0 is the
- * root).  Writers keep it so they never need to climb parent links.
- */
-struct maple_path {
-	struct maple_enode *node[MAPLE_HEIGHT_MAX];
-	unsigned long min[MAPLE_HEIGHT_MAX];
-	unsigned long max[MAPLE_HEIGHT_MAX];
-	unsigned char offset[MAPLE_HEIGHT_MAX]; /* slot taken at that depth */
-	unsigned int depth; /* entries filled: the leaf is node[depth - 1] */
-};
-
-/* walk.c: descend from the root to the leaf holding @index, to depth
- * @stop (or the leaf if @stop is 0), recording the path.  The root must be
- * a node. */
-void path_walk(struct maple_tree *mt, unsigned long index,
-		  struct maple_path *path, unsigned int stop);
-
-/* gap.c: the largest gap of a node covering [min, max]. */
-unsigned long ma_max_gap(struct maple_node *node, enum maple_type type,
-			      unsigned long min, unsigned long max);
-/* gap.c: after child @offset of path node @depth changed, update the gaps
- * of that node and above (allocation trees only; in place). */
-void path_update_gaps(struct maple_tree *mt, struct maple_path *path,
-			 unsigned int depth);
-/* gap.c: a slot store in leaf @depth turned the range of @size indices
- * into a gap (@freed) or filled it: the same update in O(1) when the
- * leaf's largest gap is known not to need a rescan. */
-void path_slot_gap_changed(struct maple_tree *mt, struct maple_path *path,
-			      unsigned int depth, unsigned long size,
-			      bool freed);
-/* gap.c: fill an arange node's end and largest-gap metadata. */
-void ma_set_meta(struct maple_node *node, unsigned int end);
-
-/* free.c: give back a node that readers may still see (grace period in
- * RCU mode, batched) or that nobody can see (immediately). */
-void ma_free_node(struct maple_tree *mt, struct maple_node *node);
-/* free.c: hand the tree's pending batch of retired nodes to call_rcu now.
- * Under the tree lock; before anything may wait for nodes to come back. */
-void ma_retired_flush(struct maple_tree *mt);
-/* free.c: free a whole subtree.  Unused slots of internal nodes are NULL,
- * so no node limits are needed to find the children. */
-void ma_free_subtree(struct maple_tree *mt, struct maple_enode *enode);
-
-/* reserve.c: the tree's node reserve (under the tree lock). */
-void *reserve_take(struct maple_tree *mt);
-void reserve_refill(struct maple_tree *mt, gfp_t gfp);
-void reserve_release(struct maple_tree *mt);
-
-/* write.c: the write core behind every store: store @entry over
- * [mas->index, mas->last].  Returns the entry that was at mas->index; on
- * failure NULL with the error in @mas and the tree unchanged. */
-void *wr_store(struct ma_state *mas, void *entry, gfp_t gfp);
-/* write.c: wr_store(), failing with -EEXIST if the range holds anything
- * (an entry or XA_ZERO_ENTRY). */
-void *wr_insert(struct ma_state *mas, void *entry, gfp_t gfp);
-/* write.c: erase the range holding mas->index, in one walk.  Returns the
- * entry erased (NULL: nothing there) with index and last set to its
- * range. */
-void *wr_erase(struct ma_state *mas, gfp_t gfp);
-/* write.c: how many nodes that write would take now (0: none). */
-unsigned int wr_node_count(struct ma_state *mas, void *entry);
 
 #endif /* LIBIOVA_MAPLE_NODE_H */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * rebuild.c - phase 1 of a structural write (see write.h): gather the
+ * rebuild.c - phase 1 of a structural write (see wr_state.h): gather the
  * items of a level, pack them into new nodes, climb.
  *
  * At each depth the big node holds the items replacing a run of old nodes
@@ -29,10 +29,11 @@
  * covers all of these, and MAPLE_PACK_MAX sizes the per-level arrays for a full big
  * node even in 10-slot nodes, so no input can overrun them.
  */
-#include <errno.h>
 #include <string.h>
 
-#include "write.h"
+#include "gap.h"
+#include "rebuild.h"
+#include "supply.h"
 
 /* Pivot of slot @i of a node covering up to @max, with end @end. */
 static inline unsigned long node_pivot(const unsigned long *pivots,
@@ -85,32 +86,25 @@ static unsigned long big_gap(const struct maple_big_node *b, unsigned int s,
 	return gap;
 }
 
-/* A new node for this write: from the state's reserve, else allocated. */
+/*
+ * A new node for this write, from the node supply.  When none can be had,
+ * the error is recorded and the write goes on counting only: the scratch
+ * node stands in for the rest, and nothing is ever written to it.
+ */
 static struct maple_node *wr_node_alloc(struct ma_wr_state *wr)
 {
 	static __thread struct maple_node scratch;
-	struct ma_state *mas = wr->mas;
 	struct maple_node *node;
+	int err;
 
 	wr->needed++;
 	if (wr->dry_run)
 		return &scratch;
-	if (mas->alloc) {
-		node = mas->alloc;
-		mas->alloc = *(void **)node;
-		mas->alloc_count--;
-	} else {
-		node = mt_node_alloc(ma_allocator(wr->mt), wr->gfp);
-		if (!node)
-			wr->alloc_err = errno == EINVAL ? -EINVAL : -ENOMEM;
-		/* __GFP_HIGH: a write that may use the emergency reserve */
-		if (!node && (wr->gfp & __GFP_HIGH))
-			node = reserve_take(wr->mt);
-		if (!node) {
-			/* whoever retries may wait for nodes: let ours go */
-			ma_retired_flush(wr->mt);
-			return NULL;
-		}
+	node = supply_node(wr->mas, wr->gfp, &err);
+	if (!node) {
+		wr->alloc_err = err;
+		wr->dry_run = true;
+		return &scratch;
 	}
 	wr->new_nodes[wr->nr_new++] = node;
 	return node;
@@ -150,7 +144,7 @@ void ma_node_write(struct maple_node *node, enum maple_type type,
 
 /*
  * Build one node of @type from items [@s, @s + @n) of @b, covering up to
- * @max.  Returns its enode, or NULL when no node could be had.
+ * @max.  Returns its enode (the scratch node's in a dry run).
  */
 static struct maple_enode *build_node(struct ma_wr_state *wr,
 				      enum maple_type type,
@@ -159,8 +153,6 @@ static struct maple_enode *build_node(struct ma_wr_state *wr,
 {
 	struct maple_node *node = wr_node_alloc(wr);
 
-	if (!node)
-		return NULL;
 	if (wr->dry_run)
 		return ma_mk_enode(node, type);
 	ma_node_write(node, type, &wr->big, s, n, max);
@@ -344,7 +336,7 @@ static bool try_push(struct ma_wr_state *wr, unsigned int d, unsigned int cap,
 
 /*
  * Pack the big node into new nodes of @type.  Fills @enodes and, for the
- * next level, @maxes and @gaps.  Returns the number of nodes, 0 on failure.
+ * next level, @maxes and @gaps.  Returns the number of nodes.
  */
 static unsigned int pack(struct ma_wr_state *wr, enum maple_type type,
 			 unsigned long rmax, struct maple_enode **enodes,
@@ -365,8 +357,6 @@ static unsigned int pack(struct ma_wr_state *wr, enum maple_type type,
 		unsigned long max = j == k - 1 ? rmax : b->pivot[s + n - 1];
 
 		enodes[j] = build_node(wr, type, s, n, max);
-		if (!enodes[j])
-			return 0;
 		maxes[j] = max;
 		gaps[j] = alloc_tree ? big_gap(b, s, n, ma_is_leaf(type))
 				     : 0;
@@ -379,9 +369,11 @@ static unsigned int pack(struct ma_wr_state *wr, enum maple_type type,
  * The big node covers the whole index space: make it the root.  @type is
  * the type of node it packs into; @replaces_root tells whether an old root
  * node is being replaced (rather than an empty tree or a root entry).
+ * (Results that need no node at all, an empty tree or a lone entry at
+ * index 0, are write.c's wr_store_root and wr_clear_tree.)
  */
-static int build_root(struct ma_wr_state *wr, enum maple_type type,
-		      bool replaces_root)
+static void build_root(struct ma_wr_state *wr, enum maple_type type,
+		       bool replaces_root)
 {
 	enum maple_type itype = ma_internal_type(wr->mt);
 	struct maple_enode *enodes[MAPLE_PACK_MAX];
@@ -391,34 +383,17 @@ static int build_root(struct ma_wr_state *wr, enum maple_type type,
 
 	if (replaces_root)
 		level_begin(wr, 0);
-	if (ma_is_leaf(type)) {
-		/* nothing left but NULL: the tree is empty */
-		if (b->count == 1 && !b->slot[0]) {
-			wr->new_root = NULL;
-			wr->height = 0;
-			return 0;
-		}
-		/* a lone entry at index 0 lives in the root itself */
-		if (!replaces_root && b->count == 2 && b->pivot[0] == 0 &&
-		    !b->slot[1] && !xa_is_internal(b->slot[0])) {
-			wr->new_root = b->slot[0];
-			wr->height = 0;
-			return 0;
-		}
-	}
 	for (;;) {
 		if (!ma_is_leaf(type) && b->count == 1) {
 			/* an internal root with one child gives way to it */
 			wr->new_root = b->slot[0];
 			wr->height--;
-			return 0;
+			return;
 		}
 		k = pack(wr, type, ULONG_MAX, enodes, maxes, gaps);
-		if (!k)
-			return wr->alloc_err;
 		if (k == 1) {
 			wr->new_root = enodes[0];
-			return 0;
+			return;
 		}
 		/* more than one node: a new level above them */
 		b->count = 0;
@@ -438,29 +413,23 @@ static int build_root(struct ma_wr_state *wr, enum maple_type type,
  * same bounds rebuild() would apply, so the result is the one
  * rebuild() would build, with no packing decisions on the way.
  */
-int rebuild_leaf(struct ma_wr_state *wr)
+void rebuild_leaf(struct ma_wr_state *wr)
 {
 	unsigned int d = wr->lo.depth - 1;
 	struct maple_enode *enode;
 
-	wr->nr_levels = 0;
-	wr->swap_node = NULL;
-	wr->drop_root = NULL;
 	wr->height = wr->lo.depth;
 	level_begin(wr, d);
 	enode = build_node(wr, maple_leaf_64, 0, wr->big.count, wr->lo.max[d]);
-	if (!enode)
-		return wr->alloc_err;
 	if (d == 0) {
 		wr->new_root = enode;
 	} else {
 		wr->swap_node = enode;
 		wr->swap_depth = d;
 	}
-	return 0;
 }
 
-int rebuild(struct ma_wr_state *wr)
+void rebuild(struct ma_wr_state *wr)
 {
 	enum maple_type itype = ma_internal_type(wr->mt);
 	enum maple_type type = maple_leaf_64;
@@ -470,32 +439,21 @@ int rebuild(struct ma_wr_state *wr)
 	unsigned long lmin = b->min, rmax = b->pivot[b->count - 1];
 	unsigned int d;
 
-	wr->nr_levels = 0;
-	wr->swap_node = NULL;
-	wr->drop_root = NULL;
 	if (wr->lo.depth == 0) {
 		/* no root node yet: the items become the first leaf */
 		wr->height = 1;
-		return build_root(wr, type, false);
-	}
-	if (b->count == 1 && !b->slot[0] && lmin == 0 && rmax == ULONG_MAX) {
-		/*
-		 * NULL over the whole index space (NULL stores absorb their
-		 * NULL neighbours, so this is every all-NULL outcome): the
-		 * tree is empty, and every node goes, whatever the height.
-		 */
-		wr->drop_root = wr->mt->ma_root;
-		wr->new_root = NULL;
-		wr->height = 0;
-		return 0;
+		build_root(wr, type, false);
+		return;
 	}
 	wr->height = wr->lo.depth;
 	for (d = wr->lo.depth - 1;; d--) {
 		unsigned int cap = ma_type_slots(type);
 		unsigned int k;
 
-		if (d == 0)
-			return build_root(wr, type, true);
+		if (d == 0) {
+			build_root(wr, type, true);
+			return;
+		}
 		level_begin(wr, d);
 		if (b->count < ma_type_min_slots(type) && rmax != ULONG_MAX)
 			take_neighbour(wr, d, lmin > 0, &lmin, &rmax);
@@ -503,8 +461,6 @@ int rebuild(struct ma_wr_state *wr)
 			try_push(wr, d, cap, &lmin, &rmax);
 
 		k = pack(wr, type, rmax, enodes, maxes, gaps);
-		if (!k)
-			return wr->alloc_err;
 		level_parents(wr, d);
 		if (k == 1 && wr->lo.node[d - 1] == wr->hi.node[d - 1] &&
 		    wr->lo.offset[d - 1] == wr->hi.offset[d - 1]) {
@@ -516,7 +472,7 @@ int rebuild(struct ma_wr_state *wr)
 			cur_level(wr)->has_parent = false;
 			wr->swap_node = enodes[0];
 			wr->swap_depth = d;
-			return 0;
+			return;
 		}
 
 		/* the parent level: its items around the new nodes */

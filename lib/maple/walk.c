@@ -8,8 +8,7 @@
  * new path, so a reader checks the mark after reading what it needs from a
  * node and, when set, starts again from the root.
  */
-#include "node.h"
-#include "mas.h"
+#include "walk.h"
 
 void path_walk(struct maple_tree *mt, unsigned long index,
 		  struct maple_path *path, unsigned int stop)

@@ -1,18 +1,23 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * write.c - the core of every store: gather the leaf-level items, take a
- * fast path when one applies, otherwise rebuild (rebuild.c) and publish.
+ * write.c - the core of every store, insert and erase: classify, then act.
  *
- * Fast paths, tried in order:
- *   exact fit  the store covers exactly one existing range: one slot store,
- *              no allocation, safe for RCU readers (the new entry appears
- *              atomically).  Gaps above are updated in place.
- *   one leaf   the new items fit in the one leaf touched: outside RCU mode
- *              the leaf is rewritten where it is, no allocation; in RCU
- *              mode a new leaf is written straight from them and replaces
- *              the old one (rebuild.c's rebuild_leaf), without the
- *              neighbour and packing decisions of a full rebuild.
+ *   classify   walk to the leaf (or leaves) the write touches, widen a
+ *              NULL store over its NULL neighbours, gather the leaf-level
+ *              items in the big node, and decide the kind of store
+ *              (enum wr_store_type, wr_state.h).  Nothing is allocated or
+ *              changed.
+ *   count      each kind fixes how many nodes it takes; only a rebuild is
+ *              counted, by running it dry (wr_node_count, for
+ *              mas_preallocate).
+ *   act        one case per kind: a slot store (exact fit), the leaf
+ *              rewritten where it is (in place), or a phase-1 build
+ *              (rebuild.c: node store, new root, rebuild) followed by
+ *              publishing here (phase 2: one pointer store makes the new
+ *              nodes reachable, then what they replace is freed).
  *
+ * An exact fit is safe for RCU readers (the new entry appears atomically)
+ * and needs no node, in any mode: libiova parks a failed erase with one.
  * NULL stores absorb neighbouring NULL ranges, also across leaves, so the
  * tree never holds two adjacent NULL ranges: every free range is a single
  * item, which keeps the gap search exact.
@@ -22,7 +27,10 @@
 #include <errno.h>
 #include <string.h>
 
+#include "free.h"
+#include "gap.h"
 #include "lock.h"
+#include "rebuild.h"
 #include "write.h"
 
 /* A leaf seen as arrays: a leaf node, or the root entry / empty tree. */
@@ -269,229 +277,288 @@ enum wr_mode {
 };
 
 /*
- * For WR_ERASE: take the range of slot @off of @v as the one to erase.
- * Returns false (and leaves @mas on the NULL range) if it holds nothing.
+ * For WR_ERASE: take the range of slot @off of @v as the one to erase and
+ * note it for the report.  Returns false (and leaves the maple state on
+ * the NULL range) if it holds nothing.
  */
-static bool erase_range(struct ma_state *mas, const struct leaf_view *v,
-			unsigned int off, unsigned long *first,
-			unsigned long *last)
+static bool erase_range(struct ma_wr_state *wr, const struct leaf_view *v,
+			unsigned int off)
 {
-	*first = view_first(v, off);
-	*last = view_last(v, off);
+	wr->first = wr->erased_first = view_first(v, off);
+	wr->last = wr->erased_last = view_last(v, off);
+	wr->content = v->slots[off];
+	wr->erased = true;
 	if (v->slots[off])
 		return true;
-	ma_after_write(mas, *first, *last);
+	ma_after_write(wr->mas, wr->first, wr->last);
 	return false;
 }
 
-/*
- * The write itself.  With @dry_count set, nothing is allocated or changed:
- * *@dry_count gets the number of nodes the write would take.
- */
-static void *write_core(struct ma_state *mas, void *entry, gfp_t gfp,
-			unsigned int *dry_count, enum wr_mode mode)
+/* A tree with no root node: the root entry (or nothing) seen as a leaf. */
+static enum wr_store_type classify_root(struct ma_wr_state *wr,
+					enum wr_mode mode)
 {
-	bool insert = mode == WR_INSERT;
-	struct maple_tree *mt = mas->tree;
-	unsigned long first = mas->index, last = mas->last;
-	void *root = mt->ma_root;
+	static const unsigned long vpivots[1] = { 0 };
+	void *root = wr->mt->ma_root;
+	void *vslots[2] = { root, NULL };
+	struct leaf_view v = {
+		.pivots = vpivots, .slots = vslots,
+		.end = root ? 1 : 0, .min = 0, .max = ULONG_MAX,
+	};
+	struct maple_big_node *b = &wr->big;
+	unsigned int loff = view_slot_of(&v, 0, wr->first), roff;
+
+	if (mode == WR_ERASE && !erase_range(wr, &v, loff))
+		return wr_none;
+	roff = view_slot_of(&v, loff, wr->last);
+	if (!wr->erased)
+		wr->content = v.slots[loff];
+	if (mode == WR_INSERT && (v.slots[loff] || v.slots[roff]))
+		return wr_exists;
+	leaf_items(b, &v, loff, &v, roff, wr->first, wr->last, wr->entry);
+	wr->lo.depth = 0;
+	/* nothing left but NULL, or a lone entry at index 0, lives in the
+	 * root pointer itself */
+	if ((b->count == 1 && !b->slot[0]) ||
+	    (b->count == 2 && b->pivot[0] == 0 && !b->slot[1] &&
+	     !xa_is_internal(b->slot[0])))
+		return wr_store_root;
+	return wr_new_root;
+}
+
+/*
+ * Decide what the write does.  Fills @wr: the range, the paths to the
+ * leaves, the leaf-level items and the entry to return.  Changes nothing
+ * but, for wr_none, the maple state.
+ */
+static enum wr_store_type classify(struct ma_wr_state *wr, enum wr_mode mode)
+{
+	struct maple_tree *mt = wr->mt;
+	struct maple_big_node *b = &wr->big;
 	struct leaf_view lv, rv;
 	unsigned int loff, roff, D;
 	bool same_leaf;
-	unsigned long erased_first = 0, erased_last = 0;
-	bool erased = false;
-	void *erased_entry = NULL;
-	struct ma_wr_state wr;
-	void *old;
-	int ret;
 
-	wr.mas = mas;
-	wr.mt = mt;
-	wr.gfp = gfp;
-	wr.dry_run = dry_count != NULL;
-	wr.needed = 0;
-	wr.nr_new = 0;
+	if (!ma_root_is_node(mt->ma_root))
+		return classify_root(wr, mode);
 
-	if (!ma_root_is_node(root)) {
-		/* empty tree or a root entry: a leaf made of arrays */
-		static const unsigned long vpivots[1] = { 0 };
-		void *vslots[2] = { root, NULL };
-
-		lv.pivots = vpivots;
-		lv.slots = vslots;
-		lv.min = 0;
-		lv.max = ULONG_MAX;
-		lv.end = root ? 1 : 0;
-		loff = view_slot_of(&lv, 0, first);
-		if (mode == WR_ERASE) {
-			if (!erase_range(mas, &lv, loff, &first, &last))
-				return NULL;
-			erased_first = first;
-			erased_last = last;
-			erased_entry = lv.slots[loff];
-			erased = true;
-		}
-		roff = view_slot_of(&lv, loff, last);
-		old = lv.slots[loff];
-		if (insert && (lv.slots[loff] || lv.slots[roff]))
-			return write_failed(mas, -EEXIST);
-		leaf_items(&wr.big, &lv, loff, &lv, roff, first, last, entry);
-		wr.lo.depth = 0;
-		ret = rebuild(&wr);
-		goto publish;
-	}
-
-	path_walk(mt, first, &wr.lo, 0);
-	D = wr.lo.depth - 1;
-	if (mode == WR_ERASE) {
-		leaf_view_init(&lv, wr.lo.node[D], wr.lo.min[D], wr.lo.max[D]);
-		if (!erase_range(mas, &lv, wr.lo.offset[D], &first, &last))
-			return NULL;
-		erased_first = first;
-		erased_last = last;
-		erased_entry = lv.slots[wr.lo.offset[D]];
-		erased = true;
-	}
-	if (!entry && first > 0 && first == wr.lo.min[D]) {
+	path_walk(mt, wr->first, &wr->lo, 0);
+	D = wr->lo.depth - 1;
+	leaf_view_init(&lv, wr->lo.node[D], wr->lo.min[D], wr->lo.max[D]);
+	if (mode == WR_ERASE && !erase_range(wr, &lv, wr->lo.offset[D]))
+		return wr_none;
+	if (!wr->entry && wr->first > 0 && wr->first == wr->lo.min[D]) {
 		/* the range before may be NULL, in the previous leaf */
-		unsigned long f = first;
+		unsigned long f = wr->first;
 
-		absorb_null_at(mt, first - 1, &f, &last);
-		if (f != first) {
-			first = f;
-			path_walk(mt, first, &wr.lo, 0);
+		absorb_null_at(mt, wr->first - 1, &f, &wr->last);
+		if (f != wr->first) {
+			wr->first = f;
+			path_walk(mt, wr->first, &wr->lo, 0);
 		}
 	}
-	same_leaf = last <= wr.lo.max[D];
+	same_leaf = wr->last <= wr->lo.max[D];
 	if (!same_leaf)
-		path_walk(mt, last, &wr.hi, 0);
-	if (!entry && last < ULONG_MAX &&
-	    last == (same_leaf ? wr.lo.max[D] : wr.hi.max[D])) {
+		path_walk(mt, wr->last, &wr->hi, 0);
+	if (!wr->entry && wr->last < ULONG_MAX &&
+	    wr->last == (same_leaf ? wr->lo.max[D] : wr->hi.max[D])) {
 		/* the range after may be NULL, in the next leaf */
-		unsigned long l = last;
+		unsigned long l = wr->last;
 
-		absorb_null_at(mt, last + 1, &first, &l);
-		if (l != last) {
-			last = l;
+		absorb_null_at(mt, wr->last + 1, &wr->first, &l);
+		if (l != wr->last) {
+			wr->last = l;
 			same_leaf = false;
-			path_walk(mt, last, &wr.hi, 0);
+			path_walk(mt, wr->last, &wr->hi, 0);
 		}
 	}
 
-	leaf_view_init(&lv, wr.lo.node[D], wr.lo.min[D], wr.lo.max[D]);
-	loff = wr.lo.offset[D];
-	old = lv.slots[loff];
+	leaf_view_init(&lv, wr->lo.node[D], wr->lo.min[D], wr->lo.max[D]);
+	loff = wr->lo.offset[D];
+	if (!wr->erased)
+		wr->content = lv.slots[loff];
 	if (same_leaf) {
 		rv = lv;
-		roff = view_slot_of(&lv, loff, last);
-		if (insert)
+		roff = view_slot_of(&lv, loff, wr->last);
+		if (mode == WR_INSERT)
 			for (unsigned int i = loff; i <= roff; i++)
 				if (lv.slots[i])
-					return write_failed(mas, -EEXIST);
-		if (loff == roff && view_first(&lv, loff) == first &&
-		    view_last(&lv, loff) == last &&
-		    (entry || (lv.end > 0 &&
-			       (loff == 0 || lv.slots[loff - 1]) &&
-			       (loff == lv.end || lv.slots[loff + 1])))) {
-			/* exact fit: one slot store, no allocation */
-			if (dry_count)
-				return *dry_count = 0, NULL;
-			rcu_assign_pointer(lv.slots[loff], entry);
-			if (!old != !entry)
-				path_slot_gap_changed(mt, &wr.lo, D,
-							 range_size(first,
-								       last),
-							 !entry);
-			ma_after_write(mas, first, last);
-			goto erased;
-		}
+					return wr_exists;
+		if (loff == roff && view_first(&lv, loff) == wr->first &&
+		    view_last(&lv, loff) == wr->last &&
+		    (wr->entry ||
+		     (lv.end > 0 && (loff == 0 || lv.slots[loff - 1]) &&
+		      (loff == lv.end || lv.slots[loff + 1]))))
+			return wr_exact_fit;
 	} else {
-		if (insert && range_occupied(mt, first, last))
-			return write_failed(mas, -EEXIST);
-		leaf_view_init(&rv, wr.hi.node[D], wr.hi.min[D], wr.hi.max[D]);
-		roff = wr.hi.offset[D];
+		if (mode == WR_INSERT &&
+		    range_occupied(mt, wr->first, wr->last))
+			return wr_exists;
+		leaf_view_init(&rv, wr->hi.node[D], wr->hi.min[D],
+			       wr->hi.max[D]);
+		roff = wr->hi.offset[D];
 	}
-	leaf_items(&wr.big, &lv, loff, &rv, roff, first, last, entry);
-
-	if (same_leaf && wr.big.count <= MAPLE_RANGE64_SLOTS &&
-	    (wr.big.count >= ma_type_min_slots(maple_leaf_64) || D == 0 ||
-	     wr.lo.max[D] == ULONG_MAX) &&
-	    !(D == 0 && wr.big.count == 1 && !wr.big.slot[0])) {
-		/* one leaf's worth for one leaf */
-		if (mt_in_rcu(mt)) {
-			wr.hi = wr.lo;
-			ret = rebuild_leaf(&wr);
-			goto publish;
-		}
-		if (dry_count)
-			return *dry_count = 0, NULL;
-		/* rewritten where it is (not in RCU mode) */
-		ma_node_write(mte_to_node(wr.lo.node[D]), maple_leaf_64,
-			      &wr.big, 0, wr.big.count, wr.lo.max[D]);
-		path_update_gaps(mt, &wr.lo, D);
-		ma_after_write(mas, first, last);
-		goto erased;
-	}
+	leaf_items(b, &lv, loff, &rv, roff, wr->first, wr->last, wr->entry);
 	if (same_leaf)
-		wr.hi = wr.lo;
-	ret = rebuild(&wr);
+		wr->hi = wr->lo;
 
-publish:
-	if (dry_count) {
-		*dry_count = wr.needed;
-		return NULL;
-	}
-	if (ret) {
-		wr_rollback(&wr);
-		/* what a retry would need in all, for mas_nomem() */
-		write_core(mas, entry, gfp, &mas->alloc_req, mode);
-		return write_failed(mas, ret);
-	}
-	wr_publish(&wr);
-	ma_after_write(mas, first, last);
-erased:
-	if (erased) {
-		/* report the range and entry erased, not the NULL range that
-		 * absorbed them */
-		mas->index = erased_first;
-		mas->last = erased_last;
-		return erased_entry;
-	}
-	return old;
+	if (same_leaf && b->count <= MAPLE_RANGE64_SLOTS &&
+	    (b->count >= ma_type_min_slots(maple_leaf_64) || D == 0 ||
+	     wr->lo.max[D] == ULONG_MAX) &&
+	    !(D == 0 && b->count == 1 && !b->slot[0]))
+		/* one leaf's worth for one leaf */
+		return mt_in_rcu(mt) ? wr_node_store : wr_in_place;
+	if (b->count == 1 && !b->slot[0] && b->min == 0 &&
+	    b->pivot[0] == ULONG_MAX)
+		/* NULL stores absorb their NULL neighbours, so this is every
+		 * all-NULL outcome, whatever the height */
+		return wr_clear_tree;
+	return wr_rebuild;
 }
 
-/* A write, then, if it could block and went through, a reserve top-up. */
-static void *write_refill(struct ma_state *mas, void *entry, gfp_t gfp,
-			  enum wr_mode mode)
+static void wr_init(struct ma_wr_state *wr, struct ma_state *mas, void *entry,
+		    gfp_t gfp)
 {
-	void *old;
+	wr->mas = mas;
+	wr->mt = mas->tree;
+	wr->gfp = gfp;
+	wr->dry_run = false;
+	wr->needed = 0;
+	wr->alloc_err = 0;
+	wr->nr_new = 0;
+	wr->nr_levels = 0;
+	wr->swap_node = NULL;
+	wr->drop_root = NULL;
+	wr->entry = entry;
+	wr->first = mas->index;
+	wr->last = mas->last;
+	wr->content = NULL;
+	wr->erased = false;
+}
+
+/* The nodes a classified write takes. */
+static unsigned int wr_nodes(struct ma_wr_state *wr)
+{
+	switch (wr->type) {
+	case wr_node_store:
+	case wr_new_root:
+		return 1;
+	case wr_rebuild:
+		wr->dry_run = true;
+		rebuild(wr);
+		return wr->needed;
+	default:
+		return 0;
+	}
+}
+
+/* The one slot store of an exact fit. */
+static void wr_slot_store(struct ma_wr_state *wr)
+{
+	unsigned int D = wr->lo.depth - 1, off = wr->lo.offset[D];
+	void **slots = ma_slots(mte_to_node(wr->lo.node[D]), maple_leaf_64);
+
+	rcu_assign_pointer(slots[off], wr->entry);
+	if (!wr->content != !wr->entry)
+		path_slot_gap_changed(wr->mt, &wr->lo, D,
+				      range_size(wr->first, wr->last),
+				      !wr->entry);
+}
+
+/* The leaf rewritten where it is (not in RCU mode: no reader sees it). */
+static void wr_rewrite_leaf(struct ma_wr_state *wr)
+{
+	unsigned int D = wr->lo.depth - 1;
+
+	ma_node_write(mte_to_node(wr->lo.node[D]), maple_leaf_64, &wr->big,
+		      0, wr->big.count, wr->lo.max[D]);
+	path_update_gaps(wr->mt, &wr->lo, D);
+}
+
+/* NULL over everything: the tree is empty, and every node goes. */
+static void wr_clear(struct ma_wr_state *wr)
+{
+	wr->drop_root = wr->mt->ma_root;
+	wr->new_root = NULL;
+	wr->height = 0;
+}
+
+/* The write itself: classify, act, publish. */
+static void *wr_write(struct ma_state *mas, void *entry, gfp_t gfp,
+		      enum wr_mode mode)
+{
+	struct ma_wr_state wr;
 
 	ma_assert_write_locked(mas->tree, "a write");
-	old = write_core(mas, entry, gfp, NULL, mode);
-	if (!mas_is_err(mas))
-		reserve_refill(mas->tree, gfp);
-	return old;
+	wr_init(&wr, mas, entry, gfp);
+	wr.type = classify(&wr, mode);
+	switch (wr.type) {
+	case wr_none:
+		return NULL;
+	case wr_exists:
+		return write_failed(mas, -EEXIST);
+	case wr_exact_fit:
+		wr_slot_store(&wr);
+		break;
+	case wr_in_place:
+		wr_rewrite_leaf(&wr);
+		break;
+	case wr_store_root:
+		wr.new_root = wr.big.count == 1 ? NULL : wr.big.slot[0];
+		wr.height = 0;
+		wr_publish(&wr);
+		break;
+	case wr_clear_tree:
+		wr_clear(&wr);
+		wr_publish(&wr);
+		break;
+	case wr_node_store:
+	case wr_new_root:
+	case wr_rebuild:
+		if (wr.type == wr_node_store)
+			rebuild_leaf(&wr);
+		else
+			rebuild(&wr);
+		if (wr.alloc_err) {
+			/* nothing was published: give the nodes back, and
+			 * say what a retry needs in all, for mas_nomem() */
+			wr_rollback(&wr);
+			mas->alloc_req = wr.needed;
+			return write_failed(mas, wr.alloc_err);
+		}
+		wr_publish(&wr);
+		break;
+	}
+	ma_after_write(mas, wr.first, wr.last);
+	if (wr.erased) {
+		/* report the range and entry erased, not the NULL range that
+		 * absorbed them */
+		mas->index = wr.erased_first;
+		mas->last = wr.erased_last;
+	}
+	return wr.content;
 }
 
 void *wr_store(struct ma_state *mas, void *entry, gfp_t gfp)
 {
-	return write_refill(mas, entry, gfp, WR_STORE);
+	return wr_write(mas, entry, gfp, WR_STORE);
 }
 
 void *wr_insert(struct ma_state *mas, void *entry, gfp_t gfp)
 {
-	return write_refill(mas, entry, gfp, WR_INSERT);
+	return wr_write(mas, entry, gfp, WR_INSERT);
 }
 
 void *wr_erase(struct ma_state *mas, gfp_t gfp)
 {
-	return write_refill(mas, NULL, gfp, WR_ERASE);
+	return wr_write(mas, NULL, gfp, WR_ERASE);
 }
 
 unsigned int wr_node_count(struct ma_state *mas, void *entry)
 {
-	unsigned int count = 0;
+	struct ma_wr_state wr;
 
-	write_core(mas, entry, 0, &count, WR_STORE);
-	return count;
+	wr_init(&wr, mas, entry, 0);
+	wr.type = classify(&wr, WR_STORE);
+	return wr_nodes(&wr);
 }

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * walk.h - descending the tree (walk.c): the read path of every lookup,
+ * positioning a maple state, and the recorded path writers start from.
+ *
+ * Floor 3 of lib/maple (docs/maple-tree.md): includes node.h and mas.h.
+ *
+ * Locking: ma_descend() and ma_lookup() run under the RCU read lock or the
+ * write lock; path_walk() under the write lock (its path is only good
+ * while nothing changes the tree).
+ */
+#ifndef LIBIOVA_MAPLE_WALK_H
+#define LIBIOVA_MAPLE_WALK_H
+
+#include "mas.h"
+
+/*
+ * A path from the root to a node: what a walk saw at each depth (0 is the
+ * root).  Writers keep it so they never need to climb parent links.
+ */
+struct maple_path {
+	struct maple_enode *node[MAPLE_HEIGHT_MAX];
+	unsigned long min[MAPLE_HEIGHT_MAX];
+	unsigned long max[MAPLE_HEIGHT_MAX];
+	unsigned char offset[MAPLE_HEIGHT_MAX]; /* slot taken at that depth */
+	unsigned int depth; /* entries filled: the leaf is node[depth - 1] */
+};
+
+/* Descend from the root to the leaf holding @index, to depth @stop (or
+ * the leaf if @stop is 0), recording the path.  The root must be a node. */
+void path_walk(struct maple_tree *mt, unsigned long index,
+	       struct maple_path *path, unsigned int stop);
+
+/*
+ * Position @mas on the range holding @index and return its entry.  Sets
+ * status (ma_none, ma_root or ma_active), index and last; for ma_active
+ * also node (the leaf), min, max, offset and end.
+ */
+void *ma_descend(struct ma_state *mas, unsigned long index);
+
+/* Set mas->index and mas->last to the range of the leaf slot mas is on. */
+void ma_set_slot_range(struct ma_state *mas);
+
+/* The entry at @index, without a maple state: mtree_load's descent. */
+void *ma_lookup(struct maple_tree *mt, unsigned long index);
+
+#endif /* LIBIOVA_MAPLE_WALK_H */

@@ -9,7 +9,8 @@
  *
  * Where a write's nodes come from, in order:
  *   1. the maple state's own list (mas->alloc: mas_preallocate, mas_nomem);
- *   2. the tree's allocator, never blocking inside a write;
+ *   2. the tree's allocator, with the write's gfp (which supply_write
+ *      makes non-blocking, but for one case it names);
  *   3. the tree's node reserve, for a write whose gfp has __GFP_HIGH.
  * When all three fail, the tree's pending batch of retired nodes goes to
  * call_rcu (whoever retries may wait for nodes to come back, and ours must

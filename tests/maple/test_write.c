@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Targeted tests: each store path forced on purpose, at heights 1 to 4
+ * The write path (lib/maple/write.c, rebuild.c): each kind of store
+ * forced on purpose, at heights 1 to 4
  * and more, and seen through what it must do: the allocator's counts (an
  * in-place store takes no node, a node store takes one), the height, the
  * contents (against the reference model) and mt_validate().
@@ -493,5 +494,5 @@ int main(void)
 		cmocka_unit_test(test_append_floor),
 	};
 
-	return cmocka_run_group_tests_name("store_paths", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("write", tests, NULL, NULL);
 }

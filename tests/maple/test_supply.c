@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The node reserve and the never-failing erase: writes with __GFP_HIGH
+ * The node supply's reserve (lib/maple/supply.c) and the never-failing
+ * erase: writes with __GFP_HIGH
  * draw on the reserve when the allocator fails, blocking writes refill
  * it, and mtree_erase() with neither memory nor reserve leaves
  * XA_ZERO_ENTRY behind - counted and reported, never silent.
@@ -286,5 +287,5 @@ int main(void)
 			test_reserve_bounded_all_or_nothing, setup, teardown),
 	};
 
-	return cmocka_run_group_tests_name("reserve", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("supply", tests, NULL, NULL);
 }

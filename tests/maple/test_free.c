@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Nodes retired in RCU mode: they reach call_rcu in batches, and a tree
+ * Giving nodes back (lib/maple/free.c, and the node supply's hand-over):
+ * nodes retired in RCU mode reach call_rcu in batches, and a tree
  * hands its pending batch over wherever someone might wait for nodes to
  * come back.  Each test starts from a tree whose allocator has only a few
  * free nodes left, so a node stuck in a pending batch shows up as a write

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * bench.h - the benchmark harness: implementations of a range map behind
- * one interface, and the workloads of shared/bench/WORKLOADS.md run on
- * them.
+ * one interface, and the workloads of bench/README.md run on them.
  */
 #ifndef LIBIOVA_BENCH_H
 #define LIBIOVA_BENCH_H

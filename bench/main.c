@@ -9,7 +9,7 @@
  *         [--reps R] [--impl NAME[,NAME...]] [--json FILE] [--quick]
  *
  * The M workloads run at every --n; the I workloads at the sizes
- * WORKLOADS.md defines for them (--quick divides those by 50).
+ * bench/README.md gives for them (--quick divides those by 50).
  *
  * Our tree runs twice, as "maple" and as "maple-rcu" (RCU mode); the
  * maple-rcu rows add the ratio against the maple row of the same

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * workloads_i.c - the IOVA (I) workloads of WORKLOADS.md.
+ * workloads_i.c - the IOVA (I) workloads of bench/README.md.
  *
  * Pfns are in 4 KiB granules; the first usable pfn is 1; allocations are
  * top-down and size-aligned (as the kernel's DMA layer asks).  Where a

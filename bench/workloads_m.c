@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * workloads_m.c - the maple tree (M) workloads of WORKLOADS.md.
+ * workloads_m.c - the maple tree (M) workloads of bench/README.md.
  *
  * Range i is [10i, 10i + 5] with value i + 1 (values are nonzero so that 0
  * can mean "none").  Random streams come from splitmix64 seeded with the

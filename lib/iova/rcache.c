@@ -40,7 +40,7 @@
 /* 1 KiB, cache-line aligned: magazines move between CPUs through the
  * depot, and two CPUs' magazines must not share a line. */
 struct iova_magazine {
-	_Alignas(64) unsigned long size;
+	_Alignas(CACHELINE_SIZE) unsigned long size;
 	unsigned long pfns[IOVA_MAG_SIZE];
 };
 
@@ -58,7 +58,7 @@ struct iova_cpu_rcache {
 	_Atomic int lock; /* slot_lock() */
 	struct iova_magazine *loaded, *prev; /* NULL: empty, not allocated */
 	uint64_t hits, misses;
-} __attribute__((aligned(64)));
+} __attribute__((aligned(CACHELINE_SIZE)));
 
 struct iova_depot {
 	pthread_mutex_t lock;
@@ -90,7 +90,7 @@ struct iova_rcaches *iova_rcaches_create(unsigned int nr_classes,
 	rc->nr_cpus = cpus > 0 ? (unsigned int)cpus : 1;
 	rc->release = release;
 	rc->depots = calloc(nr_classes, sizeof(*rc->depots));
-	if (posix_memalign((void **)&rc->cpu, 64,
+	if (posix_memalign((void **)&rc->cpu, CACHELINE_SIZE,
 			   (size_t)nr_classes * rc->nr_cpus *
 				   sizeof(*rc->cpu)) ||
 	    !rc->depots) {

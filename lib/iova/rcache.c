@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * rcache.c - size caches: freed IOVAs of the small power-of-two sizes kept
- * for reuse, so that most allocations and frees skip the tree.
+ * rcache.c - floor 1 of lib/iova (rcache.h), a leaf: size caches, freed
+ * IOVAs of the small power-of-two sizes kept for reuse, so that most
+ * allocations and frees skip the tree.
  *
  * As in the kernel: per CPU and size class, a "loaded" and a "previous"
  * magazine of up to IOVA_MAG_SIZE pfns; behind them a per-class depot of
@@ -32,7 +33,8 @@
 
 #include <urcu/arch.h> /* caa_cpu_relax */
 
-#include "iova_internal.h"
+#include "compiler.h"
+#include "rcache.h"
 
 #define IOVA_MAG_SIZE 127  /* pfns per magazine: 1 KiB with its count */
 #define IOVA_DEPOT_MAX 32  /* full magazines a class's depot keeps */

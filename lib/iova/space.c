@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * space.c - IOVA spaces (<libiova/iova_space.h>): windows, reservations,
- * per-call limits and alignment, in bytes, over a domain's tree.
+ * space.c - floor 4 of lib/iova (docs/iova.md, "Layers"): IOVA spaces
+ * (<libiova/iova_space.h>): windows, reservations, per-call limits and
+ * alignment, in bytes, over a domain's tree.  On top of the domain's life
+ * cycle (domain.h), the free path and the draining search (deferral.h),
+ * the tree primitives (tree.h) and the size caches (rcache.h).
  *
  * The tree covers every pfn.  Outside the windows (and at pfn 0) it holds
  * HOLE markers, over reserved ranges RESERVED markers, over allocations
@@ -17,7 +20,11 @@
 
 #include <libiova/iova_space.h>
 
-#include "iova_internal.h"
+#include "deferral.h"
+#include "domain.h"
+#include "iova_base.h"
+#include "rcache.h"
+#include "tree.h"
 
 /* The defaults of struct iova_space_config (<libiova/iova_space.h>) for
  * fields left 0, and the limits the others are checked against. */
@@ -350,7 +357,8 @@ static int alloc_from_tree(struct iova_space *s, unsigned long pages,
 	int ret;
 
 	iova_lock(&s->dom);
-	ret = iova_find_free(&s->dom, pages, align, lo, hi, top_down, pfn);
+	ret = iova_find_free_draining(&s->dom, pages, align, lo, hi, top_down,
+				      pfn);
 	if (!ret)
 		ret = iova_insert(&s->dom, *pfn, *pfn + pages - 1,
 				  iova_marker(IOVA_KIND_ALLOCATED));

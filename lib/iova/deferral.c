@@ -3,11 +3,11 @@
  * deferral.c - floor 2 of lib/iova (deferral.h): the free path over the
  * tree primitives (tree.c), and parked erases (<libiova/iova_deferral.h>).
  *
- * A free whose
- * erase found no tree node leaves a PARKED marker over exactly its range
- * (a store over one existing range needs no node), and is erased later by
- * the next calls on the domain, by the timer worker with a backoff, by a
- * flush, or at teardown.
+ * Every free goes through iova_erase.  A free whose erase found no tree
+ * node leaves a PARKED marker over exactly its range (a store over one
+ * existing range needs no node), and is erased later by the next calls on
+ * the domain, by the timer worker with a backoff, by a flush, or at
+ * teardown.
  *
  * Finding parked ranges: up to IOVA_DEFERRAL_LISTED of them are kept in a
  * fixed array; past that the array is dropped and the window [win_lo,

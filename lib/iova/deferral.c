@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * deferral.c - parked erases (<libiova/iova_deferral.h>): a free whose
- * erase found no tree node leaves a PARKED marker over exactly its range
- * (a store over one existing range needs no node), and is erased later by
- * the next calls on the domain, by the timer worker with a backoff, by a
- * flush, or at teardown.
+ * deferral.c - floor 2 of lib/iova (deferral.h): the free path over the
+ * tree primitives (tree.c), and parked erases (<libiova/iova_deferral.h>).
+ *
+ * Every free goes through iova_erase.  A free whose erase found no tree
+ * node leaves a PARKED marker over exactly its range (a store over one
+ * existing range needs no node), and is erased later by the next calls on
+ * the domain, by the timer worker with a backoff, by a flush, or at
+ * teardown.
  *
  * Finding parked ranges: up to IOVA_DEFERRAL_LISTED of them are kept in a
  * fixed array; past that the array is dropped and the window [win_lo,
@@ -23,14 +26,24 @@
  * every episode's first retry comes the first delay after its first park,
  * and delay_ns is the delay the scheduled retry was armed with.
  *
- * Locking: struct iova_deferral (iova_internal.h) is under the domain
+ * Every range that becomes free, erased at once or parked, and a parked
+ * range again when its erase completes, passes range_freed: the one place
+ * where what a domain remembers about its free space is updated.
+ *
+ * The allocations' search, iova_find_free_draining, is here too: a parked
+ * range is free space, so a search that finds no room drains some first.
+ *
+ * Locking: struct iova_deferral (deferral.h) is under the domain
  * lock, except what the timer service keeps in the timer.  Callbacks are
  * called with no lock held.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "iova_internal.h"
+#include "deferral.h"
+#include "iova_base.h"
+#include "timer.h"
+#include "tree.h"
 
 #define OPPORTUNISTIC_ERASES 4   /* erases per opportunistic drain */
 #define OPPORTUNISTIC_SCAN 64    /* entries looked at per window scan */
@@ -140,6 +153,23 @@ static int policy_set(struct iova_deferral *d, const struct iova_backoff *p)
 	return 0;
 }
 
+/* ---- freeing --------------------------------------------------------- */
+
+/*
+ * Under the lock: [@lo, @hi] has just become free, erased or parked (a
+ * parked range is free space), or a parked one has just been erased.
+ * The kernel API remembers the smallest size that found no room below
+ * 4 GiB (max32_alloc_size); a free there may make room, so it forgets.
+ * Only the kernel API reads it; in a space it is written and never read.
+ */
+static void range_freed(struct iova_domain *iovad, unsigned long lo,
+			unsigned long hi)
+{
+	(void)hi; /* the rule needs only where the range starts */
+	if (lo < iovad->dma_32bit_pfn)
+		iovad->max32_alloc_size = iovad->dma_32bit_pfn;
+}
+
 /* ---- parking and draining ------------------------------------------- */
 
 /*
@@ -170,8 +200,10 @@ static void drained(struct iova_deferral *d, uint64_t done)
 		arm_at(d, due);
 }
 
-void iova_deferral_park(struct iova_domain *iovad, unsigned long lo,
-			unsigned long hi)
+/* Park [@lo, @hi], whose erase just failed for want of memory.  Under the
+ * lock; needs no memory. */
+static void park(struct iova_domain *iovad, unsigned long lo,
+		 unsigned long hi)
 {
 	struct iova_deferral *d = iovad->deferral;
 
@@ -199,6 +231,16 @@ void iova_deferral_park(struct iova_domain *iovad, unsigned long lo,
 		arm(d);
 }
 
+void iova_erase(struct iova_domain *iovad, unsigned long lo,
+		unsigned long hi)
+{
+	if (iova_erase_atomic(iovad, lo, hi))
+		park(iovad, lo, hi);
+	else
+		iova_deferral_drain_some(iovad);
+	range_freed(iovad, lo, hi);
+}
+
 /* Erase the parked range [lo, hi]; false for want of memory. */
 static bool erase_parked(struct iova_domain *iovad, unsigned long lo,
 			 unsigned long hi, gfp_t gfp)
@@ -208,8 +250,7 @@ static bool erase_parked(struct iova_domain *iovad, unsigned long lo,
 	if (iova_store(iovad, lo, hi, NULL, gfp))
 		return false;
 	d->st.parked_now--;
-	if (lo < iovad->dma_32bit_pfn)
-		iovad->max32_alloc_size = iovad->dma_32bit_pfn;
+	range_freed(iovad, lo, hi);
 	return true;
 }
 
@@ -304,7 +345,10 @@ void iova_deferral_drain_parked(struct iova_domain *iovad)
 	drained(d, done);
 }
 
-bool iova_deferral_drain_blocking(struct iova_domain *iovad)
+/* Under the lock, for an allocation that found no room: erase a few
+ * parked ranges, blocking allowed, looking through the whole window;
+ * true if any was (search again then).  May block. */
+static bool drain_blocking(struct iova_domain *iovad)
 {
 	struct iova_deferral *d = iovad->deferral;
 	uint64_t done;
@@ -321,6 +365,30 @@ bool iova_deferral_drain_blocking(struct iova_domain *iovad)
 	return done != 0;
 }
 
+/*
+ * A parked range is free space: a search that finds no room while ranges
+ * are parked erases some of them (blocking allowed, as the allocation
+ * calls' contracts allow) and searches again, until it finds room or no
+ * erase succeeds.  Each round erases at least one range for good, so the
+ * rounds are bounded by the parked set; with nothing parked the cost is
+ * the inline check.  What is left parked when memory ran out may be the
+ * room asked for: -ENOMEM then, not -ENOSPC.
+ */
+int iova_find_free_draining(struct iova_domain *iovad, unsigned long size,
+			    unsigned long align, unsigned long min,
+			    unsigned long max, bool top_down,
+			    unsigned long *pfn)
+{
+	if (!iova_find_fits(size, min, max))
+		return -ENOSPC;
+	iova_deferral_drain_some(iovad);
+	do {
+		if (!iova_find_free(iovad, size, align, min, max, top_down,
+				    pfn))
+			return 0;
+	} while (drain_blocking(iovad));
+	return iova_deferral_parked_in(iovad, min, max) ? -ENOMEM : -ENOSPC;
+}
 
 bool iova_deferral_clear(struct iova_domain *iovad, unsigned long lo,
 			 unsigned long hi, gfp_t gfp)

@@ -1,12 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * kernel_api.c - the kernel's <linux/iova.h> calls: every allocation is a
- * struct iova (two pfns) stored in the domain's tree over its range.
+ * kernel_api.c - floor 4 of lib/iova (docs/iova.md, "Layers"): the
+ * kernel's <linux/iova.h> calls: every allocation is a struct iova (two
+ * pfns) stored in the domain's tree over its range.  On top of the
+ * domain's life cycle (domain.h), the free path and the draining search
+ * (deferral.h), the tree primitives (tree.h) and the size caches
+ * (rcache.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "iova_internal.h"
+#include "deferral.h"
+#include "domain.h"
+#include "iova_base.h"
+#include "rcache.h"
+#include "tree.h"
 
 static unsigned long iova_cache_users;
 
@@ -40,7 +48,7 @@ static struct iova *iova_struct_get(struct iova_domain *iovad)
 {
 	if (iovad->nr_spare)
 		return iovad->spare[--iovad->nr_spare];
-	/* 16-byte aligned for the entry's tag bits (iova_internal.h): what
+	/* 16-byte aligned for the entry's tag bits (iova_base.h): what
 	 * glibc's malloc gives anyway, asked for because not every malloc
 	 * (a sanitizer's) does */
 	return aligned_alloc(16, sizeof(struct iova));
@@ -255,8 +263,8 @@ static struct iova *alloc_locked(struct iova_domain *iovad,
 		align = 1UL << iova_ulong_log2_ceil(size);
 	if (raise_ceiling(iovad, limit_pfn))
 		return NULL;
-	ret = iova_find_free(iovad, size, align, iovad->start_pfn, limit_pfn,
-			     true, &pfn);
+	ret = iova_find_free_draining(iovad, size, align, iovad->start_pfn,
+				      limit_pfn, true, &pfn);
 	if (ret) {
 		/* only a true "no room" is remembered */
 		if (below_4g && ret == -ENOSPC)
@@ -323,9 +331,7 @@ static struct iova *remove_locked(struct iova_domain *iovad,
 		*m = (struct free_misuse){ pfn, hi - lo + 1, -ENOENT };
 		return NULL;
 	}
-	iova_erase(iovad, lo, hi);
-	if (lo < iovad->dma_32bit_pfn)
-		iovad->max32_alloc_size = iovad->dma_32bit_pfn;
+	iova_erase(iovad, lo, hi); /* a free below 4 GiB resets max32 */
 	return iova_entry_struct(entry);
 }
 

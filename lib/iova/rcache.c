@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * rcache.c - size caches: freed IOVAs of the small power-of-two sizes kept
- * for reuse, so that most allocations and frees skip the tree.
+ * rcache.c - floor 1 of lib/iova (rcache.h), a leaf: size caches, freed
+ * IOVAs of the small power-of-two sizes kept for reuse, so that most
+ * allocations and frees skip the tree.
  *
  * As in the kernel: per CPU and size class, a "loaded" and a "previous"
  * magazine of up to IOVA_MAG_SIZE pfns; behind them a per-class depot of
@@ -32,7 +33,8 @@
 
 #include <urcu/arch.h> /* caa_cpu_relax */
 
-#include "iova_internal.h"
+#include "compiler.h"
+#include "rcache.h"
 
 #define IOVA_MAG_SIZE 127  /* pfns per magazine: 1 KiB with its count */
 #define IOVA_DEPOT_MAX 32  /* full magazines a class's depot keeps */
@@ -40,7 +42,7 @@
 /* 1 KiB, cache-line aligned: magazines move between CPUs through the
  * depot, and two CPUs' magazines must not share a line. */
 struct iova_magazine {
-	_Alignas(64) unsigned long size;
+	_Alignas(CACHELINE_SIZE) unsigned long size;
 	unsigned long pfns[IOVA_MAG_SIZE];
 };
 
@@ -58,7 +60,7 @@ struct iova_cpu_rcache {
 	_Atomic int lock; /* slot_lock() */
 	struct iova_magazine *loaded, *prev; /* NULL: empty, not allocated */
 	uint64_t hits, misses;
-} __attribute__((aligned(64)));
+} __attribute__((aligned(CACHELINE_SIZE)));
 
 struct iova_depot {
 	pthread_mutex_t lock;
@@ -90,7 +92,7 @@ struct iova_rcaches *iova_rcaches_create(unsigned int nr_classes,
 	rc->nr_cpus = cpus > 0 ? (unsigned int)cpus : 1;
 	rc->release = release;
 	rc->depots = calloc(nr_classes, sizeof(*rc->depots));
-	if (posix_memalign((void **)&rc->cpu, 64,
+	if (posix_memalign((void **)&rc->cpu, CACHELINE_SIZE,
 			   (size_t)nr_classes * rc->nr_cpus *
 				   sizeof(*rc->cpu)) ||
 	    !rc->depots) {

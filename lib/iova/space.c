@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * space.c - IOVA spaces (<libiova/iova_space.h>): windows, reservations,
- * per-call limits and alignment, in bytes, over a domain's tree.
+ * space.c - floor 4 of lib/iova (docs/iova.md, "Layers"): IOVA spaces
+ * (<libiova/iova_space.h>): windows, reservations, per-call limits and
+ * alignment, in bytes, over a domain's tree.  On top of the domain's life
+ * cycle (domain.h), the free path and the draining search (deferral.h),
+ * the tree primitives (tree.h) and the size caches (rcache.h).
  *
  * The tree covers every pfn.  Outside the windows (and at pfn 0) it holds
  * HOLE markers, over reserved ranges RESERVED markers, over allocations
@@ -17,7 +20,26 @@
 
 #include <libiova/iova_space.h>
 
-#include "iova_internal.h"
+#include "deferral.h"
+#include "domain.h"
+#include "iova_base.h"
+#include "rcache.h"
+#include "tree.h"
+
+/* The defaults of struct iova_space_config (<libiova/iova_space.h>) for
+ * fields left 0, and the limits the others are checked against. */
+/* bytes per granule: the common 4 KiB IOMMU page */
+#define SPACE_DEFAULT_GRANULE 4096
+/* IOVA bits the IOMMU translates: the widest an address can be */
+#define SPACE_MAX_ADDRESS_WIDTH 64
+/* with none given, the whole 64-bit space */
+#define SPACE_DEFAULT_ADDRESS_WIDTH SPACE_MAX_ADDRESS_WIDTH
+/* largest size, in granules, the size caches serve: as the kernel's
+ * caches, which serve up to 2^5 pages */
+#define SPACE_DEFAULT_CACHE_MAX_GRANULES 32
+/* the largest cache_max_granules accepted: 2^20 granules (4 GiB of 4 KiB
+ * granules), 21 size classes */
+#define SPACE_CACHE_MAX_GRANULES_LIMIT (1u << 20)
 
 struct iova_space {
 	struct iova_domain dom;  /* first: release callbacks get &dom */
@@ -64,8 +86,9 @@ static int check_config(const struct iova_space_config *c, uint64_t granule,
 		return -EINVAL;
 	if (c->flags & ~IOVA_SPACE_NO_CACHE)
 		return -EINVAL;
-	if (c->cache_max_granules && (!is_pow2(c->cache_max_granules) ||
-				      c->cache_max_granules > (1u << 20)))
+	if (c->cache_max_granules &&
+	    (!is_pow2(c->cache_max_granules) ||
+	     c->cache_max_granules > SPACE_CACHE_MAX_GRANULES_LIMIT))
 		return -EINVAL;
 	for (unsigned int i = 0; i < c->nr_windows; i++) {
 		const struct iova_range *w = &c->windows[i];
@@ -157,11 +180,13 @@ LIBIOVA_EXPORT int iova_space_create(const struct iova_space_config *config,
 	if (!config || !out)
 		return -EINVAL;
 	c = *config;
-	granule = c.granule ? c.granule : 4096;
-	width = c.address_width ? c.address_width : 64;
-	if (width > 64)
+	granule = c.granule ? c.granule : SPACE_DEFAULT_GRANULE;
+	width = c.address_width ? c.address_width
+				: SPACE_DEFAULT_ADDRESS_WIDTH;
+	if (width > SPACE_MAX_ADDRESS_WIDTH)
 		return -EINVAL;
-	width_last = width == 64 ? UINT64_MAX : (1ULL << width) - 1;
+	width_last = width == SPACE_MAX_ADDRESS_WIDTH ? UINT64_MAX
+						      : (1ULL << width) - 1;
 	ret = check_config(&c, granule, width_last);
 	if (ret)
 		return ret;
@@ -199,8 +224,9 @@ LIBIOVA_EXPORT int iova_space_create(const struct iova_space_config *config,
 	}
 	mt_set_allocator(&s->dom.tree, c.node_allocator);
 	if (!(c.flags & IOVA_SPACE_NO_CACHE)) {
-		unsigned int max = c.cache_max_granules ? c.cache_max_granules
-							: 32;
+		unsigned int max = c.cache_max_granules
+					   ? c.cache_max_granules
+					   : SPACE_DEFAULT_CACHE_MAX_GRANULES;
 
 		s->dom.rcaches = iova_rcaches_create(
 			(unsigned int)__builtin_ctz(max) + 1, space_release);
@@ -331,7 +357,8 @@ static int alloc_from_tree(struct iova_space *s, unsigned long pages,
 	int ret;
 
 	iova_lock(&s->dom);
-	ret = iova_find_free(&s->dom, pages, align, lo, hi, top_down, pfn);
+	ret = iova_find_free_draining(&s->dom, pages, align, lo, hi, top_down,
+				      pfn);
 	if (!ret)
 		ret = iova_insert(&s->dom, *pfn, *pfn + pages - 1,
 				  iova_marker(IOVA_KIND_ALLOCATED));

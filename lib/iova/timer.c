@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * timer.c - one-shot timers on CLOCK_MONOTONIC, served by one thread for
- * the whole process.  The deferred erase of every domain arms its timer
- * here, so 1,000 deferring domains cost one thread, not 1,000.
+ * timer.c - floor 0 of lib/iova (timer.h): one-shot timers on
+ * CLOCK_MONOTONIC, served by one thread for the whole process.  The
+ * deferred erase of every domain arms its timer here, so 1,000 deferring
+ * domains cost one thread, not 1,000.
  *
  * The service thread sleeps in a timed wait on a condition variable bound
  * to CLOCK_MONOTONIC until the earliest deadline (no polling), runs due
@@ -19,7 +20,7 @@
 #include <pthread.h>
 #include <time.h>
 
-#include "iova_internal.h"
+#include "timer.h"
 
 #define LINGER_NS 1000000000ull
 

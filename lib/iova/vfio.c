@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vfio.c - IOVA spaces for VFIO type1 containers (<libiova/iova_vfio.h>):
- * open, info, map and unmap.
+ * open, info, map and unmap.  VFIO floor 2 (vfio.h): above the
+ * translation trees and the placement (vfio_xlate.c, vfio_place.c), below
+ * the pools (vfio_pool.c), which map and unmap through vfio_map and
+ * vfio_unmap with an owner; close releases owners through their callback.
  *
  * The space's windows are the kernel's valid IOVA ranges, read once at
  * open from the capability chain of VFIO_IOMMU_GET_INFO (the info struct
@@ -25,7 +28,10 @@
 #include <libiova/iova_vfio.h>
 
 #include "compiler.h"
+#include "vfio.h"
 #include "vfio_internal.h"
+#include "vfio_place.h"
+#include "vfio_xlate.h"
 
 #define DEFAULT_DMA_ENTRY_LIMIT 65535 /* vfio_iommu_type1's default */
 
@@ -321,7 +327,8 @@ static int map_publish(struct iova_vfio *v, struct vfio_mapping *m)
 static int map_common(struct iova_vfio *v, void *vaddr, uint64_t size,
 		      uint64_t align, uint64_t min, uint64_t max,
 		      unsigned int flags, bool exact, uint64_t at,
-		      struct iova_vfio_pool *pool, struct vfio_mapping **out)
+		      struct vfio_mapping_owner *owner,
+		      struct vfio_mapping **out)
 {
 	struct vfio_mapping *m;
 	int err = check_map_args(v, vaddr, size, flags);
@@ -336,7 +343,7 @@ static int map_common(struct iova_vfio *v, void *vaddr, uint64_t size,
 		return -ENOMEM;
 	}
 	*m = (struct vfio_mapping){ .vaddr = (uintptr_t)vaddr, .size = size,
-				    .flags = flags, .pool = pool };
+				    .flags = flags, .owner = owner };
 	if (exact) {
 		m->iova = at;
 		err = iova_space_alloc_at(v->space, at, size);
@@ -366,10 +373,10 @@ static int map_common(struct iova_vfio *v, void *vaddr, uint64_t size,
 
 int vfio_map(struct iova_vfio *v, void *vaddr, uint64_t size, uint64_t align,
 	     uint64_t min, uint64_t max, unsigned int flags,
-	     struct iova_vfio_pool *pool, struct vfio_mapping **out)
+	     struct vfio_mapping_owner *owner, struct vfio_mapping **out)
 {
 	return map_common(v, vaddr, size, align, min, max, flags, false, 0,
-			  pool, out);
+			  owner, out);
 }
 
 LIBIOVA_EXPORT int iova_vfio_map(struct iova_vfio *v, void *vaddr,
@@ -399,14 +406,14 @@ LIBIOVA_EXPORT int iova_vfio_map_at(struct iova_vfio *v, void *vaddr,
 }
 
 int vfio_unmap(struct iova_vfio *v, uint64_t iova, uint64_t size,
-	       struct iova_vfio_pool *pool)
+	       struct vfio_mapping_owner *owner)
 {
 	struct vfio_mapping *m = vfio_xlate_claim(v, iova);
 	int err;
 
 	if (!m)
 		return -ENOENT;
-	err = m->pool != pool ? -EBUSY : size != m->size ? -EINVAL : 0;
+	err = m->owner != owner ? -EBUSY : size != m->size ? -EINVAL : 0;
 	if (!err)
 		err = kernel_unmap(v, iova, size);
 	if (err) {

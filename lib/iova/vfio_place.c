@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfio_place.c - page-size-aware placement for iova_vfio_map.
+ * vfio_place.c - VFIO floor 1 (vfio_place.h): page-size-aware placement
+ * for iova_vfio_map.
  *
  * The IOMMU can map a run of memory with one large page of size P only if
  * the IOVA and the virtual address (hence, for pinned huge pages, the
@@ -20,6 +21,7 @@
 
 #include "compiler.h"
 #include "vfio_internal.h"
+#include "vfio_place.h"
 
 #define OFFSET_RETRIES 4 /* holes taken under us before we give a P up */
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vfio_pool.c - pools: one VFIO mapping that many buffers are carved
- * from (iova_vfio_map_pool and friends).
+ * from (iova_vfio_map_pool and friends).  VFIO floor 3, the top: it maps
+ * and unmaps through vfio.c (vfio.h) and offers the floors below nothing
+ * but the release callback in each pool's mapping owner.
  *
  * A pool is a mapping whose record points at the pool, plus an IOVA space
  * of its own whose one window is the pool's IOVA range: the buffers are
@@ -14,13 +16,27 @@
 #include <stdlib.h>
 
 #include "compiler.h"
+#include "vfio.h"
 #include "vfio_internal.h"
 
 struct iova_vfio_pool {
+	struct vfio_mapping_owner owner; /* in the pool's mapping record */
 	struct iova_vfio *v;
 	uint64_t vaddr, iova, size;
 	struct iova_space *space; /* the buffers, inside [iova, +size) */
 };
+
+/* Free a pool's own parts: for unmap_pool, and (as the owner's release
+ * callback) for close. */
+static void pool_release(struct vfio_mapping_owner *owner)
+{
+	struct iova_vfio_pool *pool = (struct iova_vfio_pool *)
+		((char *)owner - __builtin_offsetof(struct iova_vfio_pool,
+						    owner));
+
+	iova_space_destroy(pool->space);
+	free(pool);
+}
 
 LIBIOVA_EXPORT int iova_vfio_map_pool(struct iova_vfio *v, void *vaddr,
 				      uint64_t size, uint64_t min,
@@ -38,13 +54,16 @@ LIBIOVA_EXPORT int iova_vfio_map_pool(struct iova_vfio *v, void *vaddr,
 	pool = calloc(1, sizeof(*pool));
 	if (!pool)
 		return -ENOMEM;
-	err = vfio_map(v, vaddr, size, 0, min, max, flags, pool, &m);
+	pool->owner.release = pool_release;
+	err = vfio_map(v, vaddr, size, 0, min, max, flags, &pool->owner, &m);
 	if (err) {
 		free(pool);
 		return err;
 	}
-	*pool = (struct iova_vfio_pool){ .v = v, .vaddr = m->vaddr,
-					 .iova = m->iova, .size = m->size };
+	pool->v = v;
+	pool->vaddr = m->vaddr;
+	pool->iova = m->iova;
+	pool->size = m->size;
 	window = (struct iova_range){ m->iova, m->iova + m->size - 1 };
 	sc.granule = v->granule;
 	sc.windows = &window;
@@ -52,7 +71,7 @@ LIBIOVA_EXPORT int iova_vfio_map_pool(struct iova_vfio *v, void *vaddr,
 	err = iova_space_create(&sc, &pool->space);
 	if (err) {
 		/* the record still names the pool: unmap it as a pool */
-		if (vfio_unmap(v, pool->iova, pool->size, pool))
+		if (vfio_unmap(v, pool->iova, pool->size, &pool->owner))
 			return err; /* the kernel kept it: so do we */
 		free(pool);
 		return err;
@@ -99,15 +118,9 @@ LIBIOVA_EXPORT int iova_vfio_unmap_pool(struct iova_vfio_pool *pool)
 		return -EINVAL;
 	if (iova_space_stats(pool->space, &st) || st.allocations)
 		return -EBUSY;
-	err = vfio_unmap(pool->v, pool->iova, pool->size, pool);
+	err = vfio_unmap(pool->v, pool->iova, pool->size, &pool->owner);
 	if (err)
 		return err;
-	vfio_pool_release(pool);
+	pool_release(&pool->owner);
 	return 0;
-}
-
-void vfio_pool_release(struct iova_vfio_pool *pool)
-{
-	iova_space_destroy(pool->space);
-	free(pool);
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfio_xlate.c - translation between a mapped buffer's virtual address
- * and its IOVA: iova_vfio_translate, iova_vfio_vaddr, and the two range
- * trees they read.
+ * vfio_xlate.c - VFIO floor 1 (vfio_xlate.h): translation between a
+ * mapped buffer's virtual address and its IOVA: iova_vfio_translate,
+ * iova_vfio_vaddr, and the two range trees they read.  The bottom of the
+ * VFIO files: a pool's record is released at close through its owner's
+ * callback, not by calling up into vfio_pool.c.
  *
  * Each live mapping has one record (struct vfio_mapping), stored over its
  * IOVA range in by_iova; by_va holds over its virtual range not the
@@ -12,9 +14,10 @@
  * comes from the walk, the IOVA from the entry, and no record is touched
  * (one cache miss fewer per translation with a million mappings).  Both
  * trees are in RCU mode; readers walk them under the RCU read lock, take
- * no lock and write nothing shared.  Writers (publish, remove) hold xlate_lock, so that the
- * overlap check of a new virtual range and its store are one step; each
- * tree also takes its own internal lock for the store.
+ * no lock and write nothing shared.  Writers (publish, remove) hold
+ * xlate_lock, so that the overlap check of a new virtual range and its
+ * store are one step; each tree also takes its own internal lock for the
+ * store.
  *
  * Lifetime: a record leaves both trees, then vfio_xlate_sync() waits for
  * a grace period, then the IOVA is freed and the record with it (see
@@ -27,6 +30,7 @@
 
 #include "compiler.h"
 #include "vfio_internal.h"
+#include "vfio_xlate.h"
 
 void vfio_xlate_init(struct iova_vfio *v)
 {
@@ -42,8 +46,8 @@ void vfio_xlate_destroy(struct iova_vfio *v)
 
 	/* by_iova holds every record, aliases included */
 	mt_for_each(&v->by_iova, m, index, ULONG_MAX) {
-		if (m->pool)
-			vfio_pool_release(m->pool);
+		if (m->owner)
+			m->owner->release(m->owner);
 		free(m);
 	}
 	mtree_destroy(&v->by_va);

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * rcache.h - floor 1 of lib/iova (docs/iova.md, "Layers"): what rcache.c
+ * offers, the size caches (per-CPU magazines and a depot) that
+ * kernel_api.c and space.c put freed IOVAs in.  A leaf: it never touches
+ * the tree, and gives pfns back through the release callback its user
+ * passes.  Includes iova_base.h only.
+ */
+#ifndef LIBIOVA_RCACHE_H
+#define LIBIOVA_RCACHE_H
+
+#include "iova_base.h"
+
+/*
+ * Called to give a cached pfn back for good (flush, or a full depot),
+ * without the domain lock held; @log_size is its size class.
+ */
+typedef void (*iova_rcache_release_fn)(struct iova_domain *iovad,
+				       unsigned long pfn,
+				       unsigned int log_size);
+
+/* Caches for sizes 1 .. 2^(@nr_classes - 1).  NULL on no memory. */
+struct iova_rcaches *iova_rcaches_create(unsigned int nr_classes,
+					 iova_rcache_release_fn release);
+
+/* Free the caches, dropping the cached pfns: the caller is about to
+ * destroy the tree they are allocated in.  No other call may run. */
+void iova_rcaches_destroy(struct iova_rcaches *rc);
+
+/* Number of size classes (0 for NULL). */
+unsigned int iova_rcaches_classes(const struct iova_rcaches *rc);
+
+/*
+ * A cached pfn of class @log_size whose range lies inside [@min, @max], or
+ * 0.  Lock-free of the domain lock; takes the CPU slot's lock.
+ */
+unsigned long iova_rcache_get(struct iova_rcaches *rc, unsigned int log_size,
+			      unsigned long min, unsigned long max);
+
+/* Cache @pfn of class @log_size; false if there is no room (the caller
+ * frees it then).  May call release for a full magazine's pfns. */
+bool iova_rcache_put(struct iova_domain *iovad, struct iova_rcaches *rc,
+		     unsigned int log_size, unsigned long pfn);
+
+/* Give back every cached pfn (release); the caches stay usable. */
+void iova_rcaches_flush(struct iova_domain *iovad, struct iova_rcaches *rc);
+
+struct iova_rcache_counts {
+	uint64_t hits, misses;
+	unsigned long cached; /* pfns in the caches now */
+};
+void iova_rcaches_counts(struct iova_rcaches *rc,
+			 struct iova_rcache_counts *out);
+
+#endif /* LIBIOVA_RCACHE_H */

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tree.c - floor 1 of lib/iova (tree.h): the primitives on a domain's
+ * allocation tree, the aligned gap search and the writes (store, insert,
+ * replace, a plain erase).  Nothing here drains or parks: that is the
+ * deferral's (deferral.c), one floor up.
+ *
+ * The tree holds pfns, is in RCU mode (lookups run lock-free) and is
+ * protected by the domain lock as its external lock.
+ */
+#include "tree.h"
+
+/*
+ * The aligned search.  The tree's aligned gap search takes the highest
+ * (lowest) aligned placement in one descent, passing free ranges that are
+ * large enough but cannot take the alignment.  Such misses are bounded:
+ * after EXACT_CANDIDATES of them, one search asks for a free range of
+ * size + align - 1, which holds an aligned placement wherever it lies,
+ * below (above) the ranges passed; only if there is none does an
+ * unbounded aligned search finish the job, so that a failure always means
+ * there is no room.  With align 1 nothing is ever missed.
+ */
+#define EXACT_CANDIDATES 4
+
+int iova_find_free(struct iova_domain *iovad, unsigned long size,
+		   unsigned long align, unsigned long min, unsigned long max,
+		   bool top_down, unsigned long *pfn)
+{
+	MA_STATE(mas, &iovad->tree, 0, 0);
+	unsigned long wide = size + align - 1;
+	int ret;
+
+	if (!iova_find_fits(size, min, max))
+		return -ENOSPC;
+	ret = mas_empty_area_aligned(&mas, min, max, size, align,
+				     EXACT_CANDIDATES, top_down);
+	if (ret == -EAGAIN) {
+		min = mas.min;
+		max = mas.max;
+		/* a wide range fits the window and did not wrap */
+		if (wide > size && max - min >= wide - 1 &&
+		    !mas_empty_area_aligned(&mas, min, max, wide, 1, 0,
+					    top_down)) {
+			*pfn = top_down ? (mas.last - size + 1) & ~(align - 1)
+					: (mas.index + align - 1) & ~(align - 1);
+			return 0;
+		}
+		ret = mas_empty_area_aligned(&mas, min, max, size, align, 0,
+					     top_down);
+	}
+	if (ret)
+		return -ENOSPC;
+	*pfn = mas.index;
+	return 0;
+}
+
+/* Inlined into the hot paths (iova_insert, iova_erase_atomic). */
+static inline __attribute__((always_inline)) int
+store(struct iova_domain *iovad, unsigned long lo, unsigned long hi,
+      void *entry, gfp_t gfp)
+{
+	MA_STATE(mas, &iovad->tree, lo, hi);
+	bool blocking = gfp & __GFP_DIRECT_RECLAIM;
+	int ret;
+
+	/* without waiting first: the common case needs no wait; a retry
+	 * stores the same range again with the nodes mas_nomem() got (the
+	 * domain lock stays held: it is the tree's external lock) */
+	ret = mas_store_gfp(&mas, entry, blocking ? GFP_NOWAIT : gfp);
+	while (blocking && ret == -ENOMEM && mas_nomem(&mas, gfp)) {
+		mas_set_range(&mas, lo, hi);
+		ret = mas_store_gfp(&mas, entry, GFP_NOWAIT);
+	}
+	mas_destroy(&mas);
+	return ret;
+}
+
+int iova_store(struct iova_domain *iovad, unsigned long lo,
+	       unsigned long hi, void *entry, gfp_t gfp)
+{
+	return store(iovad, lo, hi, entry, gfp);
+}
+
+int iova_insert(struct iova_domain *iovad, unsigned long lo,
+		unsigned long hi, void *entry)
+{
+	/* no drain here: the search before an allocation drained already,
+	 * reservations and exact placements clear their range first */
+	return store(iovad, lo, hi, entry, GFP_KERNEL);
+}
+
+void iova_replace(struct iova_domain *iovad, unsigned long lo,
+		  unsigned long hi, void *entry)
+{
+	MA_STATE(mas, &iovad->tree, lo, hi);
+
+	/* an exact fit over one range: a slot store, no node needed */
+	mas_store_gfp(&mas, entry, GFP_NOWAIT);
+}
+
+int iova_erase_atomic(struct iova_domain *iovad, unsigned long lo,
+		      unsigned long hi)
+{
+	/* GFP_ATOMIC: a free may come from a context that cannot wait, and
+	 * may use the tree's node reserve */
+	return store(iovad, lo, hi, NULL, GFP_ATOMIC);
+}
+
+void *iova_lookup(struct iova_domain *iovad, unsigned long pfn,
+		  unsigned long *lo, unsigned long *hi)
+{
+	MA_STATE(mas, &iovad->tree, pfn, pfn);
+	void *entry = mas_walk(&mas);
+
+	*lo = mas.index;
+	*hi = mas.last;
+	return entry;
+}

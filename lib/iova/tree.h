@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tree.h - floor 1 of lib/iova (docs/iova.md, "Layers"): what tree.c
+ * offers, the primitives on a domain's allocation tree under the domain
+ * lock: store, insert, replace, a plain erase that may fail, lookup, and
+ * the aligned gap search.  None of them knows about parked ranges: the
+ * deferral (deferral.h, floor 2) builds the erase that never fails and
+ * the search that drains on these.  Includes iova_base.h only.
+ *
+ * Locking: every tree write and every gap search runs under
+ * domain->iova_lock (the tree's external lock).  Readers that only look
+ * an address up use the RCU read lock (the tree is in RCU mode).
+ */
+#ifndef LIBIOVA_TREE_H
+#define LIBIOVA_TREE_H
+
+#include <pthread.h>
+
+#include "iova_base.h"
+
+static inline void iova_lock(struct iova_domain *iovad)
+{
+	pthread_mutex_lock(&iovad->iova_lock);
+}
+
+static inline void iova_unlock(struct iova_domain *iovad)
+{
+	pthread_mutex_unlock(&iovad->iova_lock);
+}
+
+/* Whether [@min, @max] is wide enough for @size (> 0) pfns at all. */
+static inline bool iova_find_fits(unsigned long size, unsigned long min,
+				  unsigned long max)
+{
+	return size && min <= max && max - min >= size - 1;
+}
+
+/*
+ * Find a free range of @size pfns inside [@min, @max] whose first pfn is a
+ * multiple of @align (a power of two), as high as possible (@top_down) or
+ * as low as possible.  Under the lock.  Returns 0 with *@pfn set, or
+ * -ENOSPC.  O(log n): a few exact candidates are checked, then a search
+ * for a gap large enough for any placement (docs/iova.md).  Only finds: a
+ * parked range is not free here, and nothing is erased; the allocation
+ * calls use iova_find_free_draining (deferral.h).
+ */
+int iova_find_free(struct iova_domain *iovad, unsigned long size,
+		   unsigned long align, unsigned long min, unsigned long max,
+		   bool top_down, unsigned long *pfn);
+
+/* Store @entry over [@lo, @hi], which must be free.  Under the lock.
+ * Returns 0 or -ENOMEM (nothing changed).  May block. */
+int iova_insert(struct iova_domain *iovad, unsigned long lo,
+		unsigned long hi, void *entry);
+
+/* Store @entry over [@lo, @hi] with @gfp: a non-blocking @gfp tries once,
+ * a blocking one allocates until the store fits or memory runs out.
+ * Under the lock.  Returns 0 or -ENOMEM (nothing changed). */
+int iova_store(struct iova_domain *iovad, unsigned long lo,
+	       unsigned long hi, void *entry, gfp_t gfp);
+
+/* Overwrite exactly the existing range [@lo, @hi] with @entry: needs no
+ * memory, never fails.  Under the lock. */
+void iova_replace(struct iova_domain *iovad, unsigned long lo,
+		  unsigned long hi, void *entry);
+
+/* Erase the existing range [@lo, @hi] without blocking (GFP_ATOMIC: may
+ * use the tree's node reserve).  Under the lock.  Returns 0 or -ENOMEM
+ * (nothing changed).  A free goes through iova_erase (deferral.h), which
+ * parks the range when this fails. */
+int iova_erase_atomic(struct iova_domain *iovad, unsigned long lo,
+		      unsigned long hi);
+
+/* The entry at @pfn and its range, under the lock or the RCU read lock. */
+void *iova_lookup(struct iova_domain *iovad, unsigned long pfn,
+		  unsigned long *lo, unsigned long *hi);
+
+#endif /* LIBIOVA_TREE_H */

@@ -550,7 +550,8 @@ void *node_cache_alloc(void *priv, gfp_t gfp)
 	if (likely(m->count)) {
 		const char *next = m->nodes[m->count - 1];
 
-		for (unsigned int off = 0; off < MT_NODE_SIZE; off += 64)
+		for (unsigned int off = 0; off < MT_NODE_SIZE;
+		     off += CACHELINE_SIZE)
 			__builtin_prefetch(next + off, 1);
 	}
 	map_set_out(node, true);

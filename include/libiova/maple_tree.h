@@ -555,7 +555,14 @@ void *mas_store(struct ma_state *mas, void *entry);
 
 /*
  * mas_store_gfp - store @entry over [mas->index, mas->last], allocating
- * with @gfp.  Returns 0; -EINVAL (index > last); -ENOMEM (tree unchanged).
+ * with @gfp.  The caller holds the write lock, which is never dropped.
+ * The store is first tried without waiting; when it runs out of nodes and
+ * @gfp may block, the nodes it needs are allocated with @gfp (this may
+ * block) and the store is done again, as with mas_nomem().  A non-blocking
+ * @gfp (GFP_ATOMIC may use the tree's node reserve) tries once.  Returns
+ * 0; -EINVAL (index > last, or the allocator's nodes are misaligned);
+ * -ENOMEM (tree unchanged).  Nodes left over stay in @mas for
+ * mas_destroy().
  */
 int mas_store_gfp(struct ma_state *mas, void *entry, gfp_t gfp);
 
@@ -581,8 +588,10 @@ void mas_destroy(struct ma_state *mas);
 
 /*
  * mas_erase - erase the range containing mas->index; index and last are
- * set to that range.  Returns the entry erased.  Allocates with
- * GFP_KERNEL.
+ * set to that range.  Returns the entry erased, or NULL with the error in
+ * @mas (mas_is_err) and the tree unchanged.  Allocates as
+ * mas_store_gfp() does with GFP_KERNEL: may block, with the caller's lock
+ * held.
  */
 void *mas_erase(struct ma_state *mas);
 

@@ -60,17 +60,13 @@ store(struct iova_domain *iovad, unsigned long lo, unsigned long hi,
       void *entry, gfp_t gfp)
 {
 	MA_STATE(mas, &iovad->tree, lo, hi);
-	bool blocking = gfp & __GFP_DIRECT_RECLAIM;
 	int ret;
 
-	/* without waiting first: the common case needs no wait; a retry
-	 * stores the same range again with the nodes mas_nomem() got (the
-	 * domain lock stays held: it is the tree's external lock) */
-	ret = mas_store_gfp(&mas, entry, blocking ? GFP_NOWAIT : gfp);
-	while (blocking && ret == -ENOMEM && mas_nomem(&mas, gfp)) {
-		mas_set_range(&mas, lo, hi);
-		ret = mas_store_gfp(&mas, entry, GFP_NOWAIT);
-	}
+	/* mas_store_gfp tries without waiting first (the common case needs
+	 * no wait) and, for a blocking @gfp, allocates what the store needs
+	 * and stores again, the domain lock held throughout (it is the
+	 * tree's external lock) */
+	ret = mas_store_gfp(&mas, entry, gfp);
 	mas_destroy(&mas);
 	return ret;
 }

@@ -30,7 +30,7 @@
 #include <assert.h>
 #include <string.h>
 
-#include "alloc_internal.h"
+#include "alloc/alloc_internal.h"
 #include "free.h"
 
 static void ma_free_batch_rcu(struct rcu_head *head)

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * alloc.c - the node allocator interface: argument checks, accounting and
- * dispatch, the same for every kind of allocator.
+ * alloc.c - the node allocator core: descriptors, argument checks,
+ * accounting and dispatch, the same for every kind of allocator.  Every
+ * allocator is reached through its operations table; the backends beside
+ * this file (node_cache.c, fault_alloc.c) build their descriptors with
+ * mt_allocator_build() and this file knows nothing else of them.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -9,35 +12,40 @@
 
 #include "alloc_internal.h"
 
-void mt_allocator_init(struct mt_allocator *a,
-		       const struct mt_allocator_ops *ops, void *priv,
-		       enum mt_allocator_kind kind)
+struct mt_allocator *mt_allocator_build(struct mt_allocator *storage,
+					const struct mt_allocator_ops *ops,
+					void *priv,
+					const struct mt_allocator_extra *extra)
 {
-	memset(a, 0, sizeof(*a));
-	a->ops = ops;
-	a->priv = priv;
-	a->kind = kind;
-	atomic_init(&a->allocs, 0);
-	atomic_init(&a->failures, 0);
-	atomic_init(&a->frees, 0);
-}
-
-LIBIOVA_EXPORT struct mt_allocator *
-mt_allocator_create(const struct mt_allocator_ops *ops, void *priv)
-{
-	struct mt_allocator *a;
+	struct mt_allocator *a = storage;
 
 	if (!ops || !ops->alloc || !ops->free) {
 		errno = EINVAL;
 		return NULL;
 	}
-	a = aligned_alloc(CACHELINE_SIZE, sizeof(*a));
 	if (!a) {
-		errno = ENOMEM;
-		return NULL;
+		a = aligned_alloc(CACHELINE_SIZE, sizeof(*a));
+		if (!a) {
+			errno = ENOMEM;
+			return NULL;
+		}
 	}
-	mt_allocator_init(a, ops, priv, MT_ALLOCATOR_USER);
+	memset(a, 0, sizeof(*a));
+	a->ops = ops;
+	a->priv = priv;
+	if (extra)
+		a->extra = *extra;
+	a->is_static = storage != NULL;
+	atomic_init(&a->allocs, 0);
+	atomic_init(&a->failures, 0);
+	atomic_init(&a->frees, 0);
 	return a;
+}
+
+LIBIOVA_EXPORT struct mt_allocator *
+mt_allocator_create(const struct mt_allocator_ops *ops, void *priv)
+{
+	return mt_allocator_build(NULL, ops, priv, NULL);
 }
 
 LIBIOVA_EXPORT int mt_allocator_destroy(struct mt_allocator *a)
@@ -58,29 +66,16 @@ LIBIOVA_EXPORT int mt_allocator_destroy(struct mt_allocator *a)
 }
 
 /*
- * The node cache is called directly rather than through its operations
- * table: it is the allocator of almost every tree, and a direct call lets
- * the compiler inline the magazine fast path.
- */
-static inline void *allocator_call_alloc(struct mt_allocator *a, gfp_t gfp)
-{
-	if (likely(a->kind == MT_ALLOCATOR_NODE_CACHE))
-		return node_cache_alloc(a->priv, gfp);
-	return a->ops->alloc(a->priv, gfp);
-}
-
-static inline void allocator_call_free(struct mt_allocator *a, void *node)
-{
-	if (likely(a->kind == MT_ALLOCATOR_NODE_CACHE))
-		node_cache_free(a->priv, node);
-	else
-		a->ops->free(a->priv, node);
-}
-
-/*
+ * Every allocator, the node cache included, is called through its
+ * operations table.  A direct call to the node cache would not be inlined
+ * either: it is in another translation unit and the library is built
+ * without link-time optimisation, so it would save only the indirect
+ * branch, at the price of the core knowing its backend.
+ *
  * Every node reaches a tree through mt_node_alloc() or
  * mt_node_alloc_bulk(), so this is where the alignment the tree's tagged
- * pointers rely on is checked (the node cache's carving guarantees it).  A
+ * pointers rely on is checked, for allocators that do not guarantee it
+ * (the node cache's carving does: extra.aligned).  A
  * misaligned node is handed straight back to the allocator that gave it
  * and the request fails with EINVAL: the caller's allocation-failure path
  * then undoes whatever it had started, and nothing is lost.
@@ -88,16 +83,16 @@ static inline void allocator_call_free(struct mt_allocator *a, void *node)
 static inline bool node_misaligned(const struct mt_allocator *a,
 				   const void *node)
 {
-	return a->kind != MT_ALLOCATOR_NODE_CACHE &&
+	return !a->extra.aligned &&
 	       unlikely((uintptr_t)node & (MT_NODE_SIZE - 1));
 }
 
-/* A failed request's errno: a fault allocator passes on its own (EINVAL
- * from its inner allocator, ENOMEM when it injects); other allocators
- * return NULL only for want of memory. */
+/* A failed request's errno: an allocator that sets errno (the fault
+ * allocator: EINVAL from its inner allocator, ENOMEM when it injects) has
+ * it passed on; other allocators return NULL only for want of memory. */
 static inline int failure_errno(const struct mt_allocator *a)
 {
-	if (a->kind == MT_ALLOCATOR_FAULT && errno == EINVAL)
+	if (a->extra.sets_errno && errno == EINVAL)
 		return EINVAL;
 	return ENOMEM;
 }
@@ -111,7 +106,7 @@ LIBIOVA_EXPORT void *mt_node_alloc(struct mt_allocator *a, gfp_t gfp)
 		errno = EINVAL;
 		return NULL;
 	}
-	node = allocator_call_alloc(a, gfp);
+	node = a->ops->alloc(a->priv, gfp);
 	if (unlikely(!node || node_misaligned(a, node))) {
 		err = node ? EINVAL : failure_errno(a);
 		if (node)
@@ -120,7 +115,7 @@ LIBIOVA_EXPORT void *mt_node_alloc(struct mt_allocator *a, gfp_t gfp)
 		errno = err;
 		return NULL;
 	}
-	if (a->kind != MT_ALLOCATOR_NODE_CACHE)
+	if (!a->extra.counts)
 		atomic_fetch_add_explicit(&a->allocs, 1, memory_order_relaxed);
 	if (gfp & __GFP_ZERO)
 		memset(node, 0, MT_NODE_SIZE);
@@ -136,7 +131,7 @@ LIBIOVA_EXPORT int mt_node_alloc_bulk(struct mt_allocator *a, gfp_t gfp,
 	if (!a || !nodes || !count)
 		return -EINVAL;
 	for (i = 0; i < count; i++) {
-		nodes[i] = allocator_call_alloc(a, gfp);
+		nodes[i] = a->ops->alloc(a->priv, gfp);
 		if (unlikely(!nodes[i])) {
 			err = failure_errno(a);
 			goto undo;
@@ -149,14 +144,14 @@ LIBIOVA_EXPORT int mt_node_alloc_bulk(struct mt_allocator *a, gfp_t gfp,
 		if (gfp & __GFP_ZERO)
 			memset(nodes[i], 0, MT_NODE_SIZE);
 	}
-	if (a->kind != MT_ALLOCATOR_NODE_CACHE)
+	if (!a->extra.counts)
 		atomic_fetch_add_explicit(&a->allocs, count,
 					  memory_order_relaxed);
 	return 0;
 undo:
 	/* Give back what was taken: no net change in the counters. */
 	while (i--)
-		allocator_call_free(a, nodes[i]);
+		a->ops->free(a->priv, nodes[i]);
 	atomic_fetch_add_explicit(&a->failures, 1, memory_order_relaxed);
 	return -err;
 }
@@ -165,8 +160,8 @@ int mt_allocator_check_free(struct mt_allocator *a, void *node)
 {
 	if (!a || !node || ((uintptr_t)node & (MT_NODE_SIZE - 1)))
 		return -EINVAL;
-	if (LIBIOVA_DEBUG && a->check_free)
-		return a->check_free(a->priv, node);
+	if (LIBIOVA_DEBUG && a->extra.check_free)
+		return a->extra.check_free(a->priv, node);
 	return 0;
 }
 
@@ -176,8 +171,8 @@ LIBIOVA_EXPORT int mt_node_free(struct mt_allocator *a, void *node)
 
 	if (unlikely(ret))
 		return ret;
-	allocator_call_free(a, node);
-	if (a->kind != MT_ALLOCATOR_NODE_CACHE)
+	a->ops->free(a->priv, node);
+	if (!a->extra.counts)
 		atomic_fetch_add_explicit(&a->frees, 1, memory_order_relaxed);
 	return 0;
 }
@@ -186,7 +181,7 @@ void mt_node_free_many(struct mt_allocator *a, void **nodes, unsigned int n)
 {
 	unsigned int kept = 0;
 
-	if (a->kind != MT_ALLOCATOR_NODE_CACHE) {
+	if (!a->extra.free_many) {
 		for (unsigned int i = 0; i < n; i++)
 			mt_node_free(a, nodes[i]);
 		return;
@@ -194,7 +189,10 @@ void mt_node_free_many(struct mt_allocator *a, void **nodes, unsigned int n)
 	for (unsigned int i = 0; i < n; i++)
 		if (likely(mt_allocator_check_free(a, nodes[i]) == 0))
 			nodes[kept++] = nodes[i];
-	node_cache_free_many(a->priv, nodes, kept);
+	a->extra.free_many(a->priv, nodes, kept);
+	if (!a->extra.counts)
+		atomic_fetch_add_explicit(&a->frees, kept,
+					  memory_order_relaxed);
 }
 
 LIBIOVA_EXPORT int mt_allocator_stats(struct mt_allocator *a,
@@ -203,8 +201,8 @@ LIBIOVA_EXPORT int mt_allocator_stats(struct mt_allocator *a,
 	if (!a || !st)
 		return -EINVAL;
 	memset(st, 0, sizeof(*st));
-	if (a->kind == MT_ALLOCATOR_NODE_CACHE) {
-		node_cache_counts(a->priv, &st->allocs, &st->frees);
+	if (a->extra.counts) {
+		a->extra.counts(a->priv, &st->allocs, &st->frees);
 	} else {
 		/* frees first: allocs read later is at least as large */
 		st->frees = atomic_load_explicit(&a->frees,

@@ -77,7 +77,7 @@ static void *fault_alloc_node(void *priv, gfp_t gfp)
 		errno = ENOMEM;
 		return NULL;
 	}
-	/* the inner allocator's failure keeps its errno (alloc.c) */
+	/* the inner allocator's failure keeps its errno (sets_errno) */
 	return mt_node_alloc(f->inner, gfp & ~__GFP_ZERO);
 }
 
@@ -120,6 +120,11 @@ static const struct mt_allocator_ops fault_ops = {
 	.release = fault_release,
 };
 
+static const struct mt_allocator_extra fault_extra = {
+	.check_free = fault_check_free,
+	.sets_errno = true,
+};
+
 LIBIOVA_EXPORT struct mt_allocator *
 mt_fault_allocator_create(struct mt_allocator *inner)
 {
@@ -138,14 +143,12 @@ mt_fault_allocator_create(struct mt_allocator *inner)
 	f->inner = inner;
 	f->cfg.mode = MT_FAULT_NONE;
 	pthread_mutex_init(&f->lock, NULL);
-	a = mt_allocator_create(&fault_ops, f);
+	a = mt_allocator_build(NULL, &fault_ops, f, &fault_extra);
 	if (!a) {
 		fault_release(f);
 		errno = ENOMEM;
 		return NULL;
 	}
-	a->kind = MT_ALLOCATOR_FAULT;
-	a->check_free = fault_check_free;
 	return a;
 }
 
@@ -177,7 +180,7 @@ LIBIOVA_EXPORT int mt_fault_allocator_set(struct mt_allocator *a,
 	static const struct mt_fault_config none = { .mode = MT_FAULT_NONE };
 	struct fault_alloc *f;
 
-	if (!a || a->kind != MT_ALLOCATOR_FAULT)
+	if (!a || a->ops != &fault_ops)
 		return -EINVAL;
 	if (!config)
 		config = &none;

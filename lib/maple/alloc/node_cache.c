@@ -35,6 +35,11 @@
  * touching it.  Lock order: registry_lock, then a cache's lock.  The
  * thread's magazines hang off one initial-exec TLS pointer, so reaching
  * them costs no call and the static TLS used stays one word.
+ *
+ * The rest of the library sees only mt_node_cache_create() and
+ * mt_allocator_default(): the operations below reach alloc.c through the
+ * descriptor mt_allocator_build() makes of node_cache_ops and
+ * node_cache_extra.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -528,7 +533,7 @@ static inline struct nc_magazine *magazine_of(struct node_cache *c)
 
 /* ---- the allocator ----------------------------------------------------- */
 
-void *node_cache_alloc(void *priv, gfp_t gfp)
+static void *node_cache_alloc(void *priv, gfp_t gfp)
 {
 	struct node_cache *c = priv;
 	struct nc_magazine *m = magazine_of(c);
@@ -550,7 +555,8 @@ void *node_cache_alloc(void *priv, gfp_t gfp)
 	if (likely(m->count)) {
 		const char *next = m->nodes[m->count - 1];
 
-		for (unsigned int off = 0; off < MT_NODE_SIZE; off += 64)
+		for (unsigned int off = 0; off < MT_NODE_SIZE;
+		     off += CACHELINE_SIZE)
 			__builtin_prefetch(next + off, 1);
 	}
 	map_set_out(node, true);
@@ -558,7 +564,7 @@ void *node_cache_alloc(void *priv, gfp_t gfp)
 	return node;
 }
 
-void node_cache_free(void *priv, void *node)
+static void node_cache_free(void *priv, void *node)
 {
 	struct node_cache *c = priv;
 	struct nc_magazine *m = magazine_of(c);
@@ -586,7 +592,7 @@ void node_cache_free(void *priv, void *node)
  * is written (as a bundle), so the rest are not pulled into this thread's
  * cache.
  */
-void node_cache_free_many(void *priv, void **nodes, unsigned int n)
+static void node_cache_free_many(void *priv, void **nodes, unsigned int n)
 {
 	struct node_cache *c = priv;
 
@@ -600,7 +606,7 @@ void node_cache_free_many(void *priv, void **nodes, unsigned int n)
 }
 
 /* The cache's exact counts: retired ones plus every live magazine's. */
-void node_cache_counts(void *priv, uint64_t *allocs, uint64_t *frees)
+static void node_cache_counts(void *priv, uint64_t *allocs, uint64_t *frees)
 {
 	struct node_cache *c = priv;
 	uint64_t a = 0, f = 0;
@@ -619,7 +625,7 @@ void node_cache_counts(void *priv, uint64_t *allocs, uint64_t *frees)
 }
 
 /* Debug builds: is @node inside one of our chunks and handed out now? */
-int node_cache_check_free(void *priv, void *node)
+static int node_cache_check_free(void *priv, void *node)
 {
 	struct node_cache *c = priv;
 	size_t lo = 0, hi;
@@ -686,15 +692,22 @@ static void node_cache_release(void *priv)
 	free(c);
 }
 
-const struct mt_allocator_ops node_cache_ops = {
+static const struct mt_allocator_ops node_cache_ops = {
 	.alloc = node_cache_alloc,
 	.free = node_cache_free,
 	.stats = node_cache_stats,
 	.release = node_cache_release,
 };
 
-void node_cache_init(struct node_cache *c,
-		     const struct mt_node_cache_config *config)
+static const struct mt_allocator_extra node_cache_extra = {
+	.check_free = node_cache_check_free,
+	.free_many = node_cache_free_many,
+	.counts = node_cache_counts,
+	.aligned = true,
+};
+
+static void node_cache_init(struct node_cache *c,
+			    const struct mt_node_cache_config *config)
 {
 	pthread_condattr_t attr;
 
@@ -718,36 +731,31 @@ void node_cache_init(struct node_cache *c,
 	pthread_mutex_unlock(&registry_lock);
 }
 
-struct node_cache *node_cache_new(const struct mt_node_cache_config *config)
-{
-	struct node_cache *c = malloc(sizeof(*c));
-
-	if (c)
-		node_cache_init(c, config);
-	return c;
-}
-
 LIBIOVA_EXPORT struct mt_allocator *
 mt_node_cache_create(const struct mt_node_cache_config *config)
 {
-	struct node_cache *c = node_cache_new(config);
+	struct node_cache *c = malloc(sizeof(*c));
 	struct mt_allocator *a;
 
 	if (!c) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	a = mt_allocator_create(&node_cache_ops, c);
+	node_cache_init(c, config);
+	a = mt_allocator_build(NULL, &node_cache_ops, c, &node_cache_extra);
 	if (!a) {
 		node_cache_release(c);
 		errno = ENOMEM;
 		return NULL;
 	}
-	a->kind = MT_ALLOCATOR_NODE_CACHE;
-	a->check_free = node_cache_check_free;
 	return a;
 }
 
+/*
+ * The process-wide default lives here, not in alloc.c: its cache is a
+ * static struct node_cache, which only this file can lay out, and it must
+ * not be allocated (mt_allocator_default() never fails).
+ */
 static struct node_cache default_cache;
 static struct mt_allocator default_allocator;
 static pthread_once_t default_once = PTHREAD_ONCE_INIT;
@@ -755,10 +763,9 @@ static pthread_once_t default_once = PTHREAD_ONCE_INIT;
 static void default_allocator_init(void)
 {
 	node_cache_init(&default_cache, NULL);
-	mt_allocator_init(&default_allocator, &node_cache_ops, &default_cache,
-			  MT_ALLOCATOR_NODE_CACHE);
-	default_allocator.check_free = node_cache_check_free;
-	default_allocator.is_static = true;
+	/* in static storage, with complete ops: cannot fail */
+	(void)mt_allocator_build(&default_allocator, &node_cache_ops,
+				 &default_cache, &node_cache_extra);
 }
 
 LIBIOVA_EXPORT struct mt_allocator *mt_allocator_default(void)

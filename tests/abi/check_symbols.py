@@ -176,9 +176,13 @@ def dynamic_symbols(nm, lib):
 
 
 def object_symbols(readelf, objdir):
-    """Global definitions of default visibility in the object files."""
-    objs = sorted(os.path.join(objdir, f) for f in os.listdir(objdir)
-                  if f.endswith(".o"))
+    """Global definitions of default visibility in the object files: those
+    of a directory, or the members of an archive."""
+    if os.path.isfile(objdir):
+        objs = [objdir]
+    else:
+        objs = sorted(os.path.join(objdir, f) for f in os.listdir(objdir)
+                      if f.endswith(".o"))
     if not objs:
         sys.exit("no object files in " + objdir)
     out = subprocess.run([readelf, "-sW"] + objs, check=True,
@@ -209,6 +213,8 @@ def main():
     ap.add_argument("--map", required=True)
     ap.add_argument("--nm", default="nm")
     ap.add_argument("--readelf", default="readelf")
+    ap.add_argument("--objects", help="the library's objects: an archive "
+                    "or a directory (default: Meson's LIB.p)")
     ap.add_argument("headers", nargs="+")
     args = ap.parse_args()
 
@@ -217,8 +223,8 @@ def main():
         headers |= declared_symbols(h)
     mapped, problems = map_symbols(args.map)
     dynsym = dynamic_symbols(args.nm, args.lib)
-    objdir = args.lib + ".p"
-    if not os.path.isdir(objdir):
+    objdir = args.objects or args.lib + ".p"
+    if not os.path.exists(objdir):
         sys.exit("no object directory %s (Meson's private directory of the "
                  "library)" % objdir)
     objects = object_symbols(args.readelf, objdir)

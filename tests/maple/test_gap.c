@@ -202,14 +202,13 @@ static void test_slot_store_gaps_rcu(void **state)
 
 int main(void)
 {
-	const char *env = getenv("MT_SEED");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_leaf_max_gap),
 		cmocka_unit_test(test_slot_store_gaps),
 		cmocka_unit_test(test_slot_store_gaps_rcu),
 	};
 
-	seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
+	seed = prng_seed_from_env("MT_SEED", (uint64_t)time(NULL));
 	printf("# seed %llu (MT_SEED=%llu to re-run)\n",
 	       (unsigned long long)seed, (unsigned long long)seed);
 	return cmocka_run_group_tests_name("gap", tests, NULL, NULL);

@@ -240,7 +240,6 @@ static void test_dry_count_is_taken(void **state)
 
 int main(void)
 {
-	const char *env = getenv("MT_SEED");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_node_write_whole),
 		cmocka_unit_test(test_append_fills_nodes),
@@ -249,7 +248,7 @@ int main(void)
 		cmocka_unit_test(test_dry_count_is_taken),
 	};
 
-	seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
+	seed = prng_seed_from_env("MT_SEED", (uint64_t)time(NULL));
 	printf("# seed %llu (MT_SEED=%llu to re-run)\n",
 	       (unsigned long long)seed, (unsigned long long)seed);
 	return cmocka_run_group_tests_name("rebuild", tests, NULL, NULL);

@@ -15,7 +15,7 @@
  * queue each time, and the call_rcu thread a cache miss on every node (its
  * RCU head, written on the writer's CPU); a batch costs one of each, and
  * goes back to the allocator in one call that need not touch its nodes
- * (mt_node_free_many: for the node cache, straight to its depot, where
+ * (alloc_free_many: for the node cache, straight to its depot, where
  * every writer finds them).  A
  * node is unreachable from the tree before it joins a batch, and the
  * batch's grace period starts when it is handed over, after all of them.
@@ -43,7 +43,7 @@ static void ma_free_batch_rcu(struct rcu_head *head)
 	/* copied out first: the allocator may write over the holder */
 	memcpy(nodes, dead->batch, n * sizeof(nodes[0]));
 	nodes[n++] = (struct maple_node *)dead;
-	mt_node_free_many(dead->alloc, (void **)nodes, n);
+	alloc_free_many(dead->alloc, (void **)nodes, n);
 }
 
 void ma_retired_flush(struct maple_tree *mt)

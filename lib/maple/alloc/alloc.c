@@ -4,7 +4,7 @@
  * accounting and dispatch, the same for every kind of allocator.  Every
  * allocator is reached through its operations table; the backends beside
  * this file (node_cache.c, fault_alloc.c) build their descriptors with
- * mt_allocator_build() and this file knows nothing else of them.
+ * alloc_build() and this file knows nothing else of them.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,10 +12,10 @@
 
 #include "alloc_internal.h"
 
-struct mt_allocator *mt_allocator_build(struct mt_allocator *storage,
-					const struct mt_allocator_ops *ops,
-					void *priv,
-					const struct mt_allocator_extra *extra)
+struct mt_allocator *alloc_build(struct mt_allocator *storage,
+				 const struct mt_allocator_ops *ops,
+				 void *priv,
+				 const struct alloc_extra *extra)
 {
 	struct mt_allocator *a = storage;
 
@@ -45,7 +45,7 @@ struct mt_allocator *mt_allocator_build(struct mt_allocator *storage,
 LIBIOVA_EXPORT struct mt_allocator *
 mt_allocator_create(const struct mt_allocator_ops *ops, void *priv)
 {
-	return mt_allocator_build(NULL, ops, priv, NULL);
+	return alloc_build(NULL, ops, priv, NULL);
 }
 
 LIBIOVA_EXPORT int mt_allocator_destroy(struct mt_allocator *a)
@@ -156,7 +156,7 @@ undo:
 	return -err;
 }
 
-int mt_allocator_check_free(struct mt_allocator *a, void *node)
+int alloc_check_free(struct mt_allocator *a, void *node)
 {
 	if (!a || !node || ((uintptr_t)node & (MT_NODE_SIZE - 1)))
 		return -EINVAL;
@@ -167,7 +167,7 @@ int mt_allocator_check_free(struct mt_allocator *a, void *node)
 
 LIBIOVA_EXPORT int mt_node_free(struct mt_allocator *a, void *node)
 {
-	int ret = mt_allocator_check_free(a, node);
+	int ret = alloc_check_free(a, node);
 
 	if (unlikely(ret))
 		return ret;
@@ -177,7 +177,7 @@ LIBIOVA_EXPORT int mt_node_free(struct mt_allocator *a, void *node)
 	return 0;
 }
 
-void mt_node_free_many(struct mt_allocator *a, void **nodes, unsigned int n)
+void alloc_free_many(struct mt_allocator *a, void **nodes, unsigned int n)
 {
 	unsigned int kept = 0;
 
@@ -187,7 +187,7 @@ void mt_node_free_many(struct mt_allocator *a, void **nodes, unsigned int n)
 		return;
 	}
 	for (unsigned int i = 0; i < n; i++)
-		if (likely(mt_allocator_check_free(a, nodes[i]) == 0))
+		if (likely(alloc_check_free(a, nodes[i]) == 0))
 			nodes[kept++] = nodes[i];
 	a->extra.free_many(a->priv, nodes, kept);
 	if (!a->extra.counts)

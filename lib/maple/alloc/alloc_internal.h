@@ -4,15 +4,15 @@
  * lib/maple.
  *
  * Offers struct mt_allocator (the descriptor every allocator is reached
- * through), struct mt_allocator_extra (what the library's own allocators
- * add to the public struct mt_allocator_ops), mt_allocator_build() (the one
+ * through), struct alloc_extra (what the library's own allocators
+ * add to the public struct mt_allocator_ops), alloc_build() (the one
  * way to make a descriptor), and two calls the rest of the library needs
  * beyond <libiova/mt_alloc.h>.  All of it is defined in alloc.c.
  *
  * Included by alloc.c, by the backends beside it (node_cache.c,
  * fault_alloc.c), which each keep their operations tables to themselves
  * and reach the core only through this header and the public calls, and
- * by lib/maple/free.c for mt_node_free_many().  alloc.c includes no
+ * by lib/maple/free.c for alloc_free_many().  alloc.c includes no
  * backend: dependencies go from the backends to the core only.
  */
 #ifndef LIBIOVA_ALLOC_INTERNAL_H
@@ -30,7 +30,7 @@
  * What the library's own allocators add to struct mt_allocator_ops.  Every
  * member is optional; a user allocator (mt_allocator_create) has none.
  */
-struct mt_allocator_extra {
+struct alloc_extra {
 	/*
 	 * Debug builds only: return -EINVAL, changing nothing, if @node
 	 * cannot be a live node of this allocator.
@@ -38,7 +38,7 @@ struct mt_allocator_extra {
 	int (*check_free)(void *priv, void *node);
 	/*
 	 * Take back @nodes[0 .. @n - 1], all checked, from a thread that will
-	 * not allocate them again.  Without it, mt_node_free_many() frees
+	 * not allocate them again.  Without it, alloc_free_many() frees
 	 * them one by one.
 	 */
 	void (*free_many)(void *priv, void **nodes, unsigned int n);
@@ -67,7 +67,7 @@ struct mt_allocator_extra {
 struct mt_allocator {
 	const struct mt_allocator_ops *ops;
 	void *priv;
-	struct mt_allocator_extra extra;
+	struct alloc_extra extra;
 	bool is_static; /* built in its owner's storage: never destroyed */
 
 	_Alignas(CACHELINE_SIZE) _Atomic uint64_t allocs;
@@ -83,19 +83,19 @@ struct mt_allocator {
  * process (mt_allocator_destroy() refuses it).  Returns the descriptor, or
  * NULL with errno EINVAL (@ops incomplete) or ENOMEM.
  */
-struct mt_allocator *mt_allocator_build(struct mt_allocator *storage,
-					const struct mt_allocator_ops *ops,
-					void *priv,
-					const struct mt_allocator_extra *extra);
+struct mt_allocator *alloc_build(struct mt_allocator *storage,
+				 const struct mt_allocator_ops *ops,
+				 void *priv,
+				 const struct alloc_extra *extra);
 
 /* The checks mt_node_free() makes, for allocators that forward frees. */
-int mt_allocator_check_free(struct mt_allocator *a, void *node);
+int alloc_check_free(struct mt_allocator *a, void *node);
 
 /*
  * Free @nodes[0 .. @n - 1], all checked as mt_node_free() checks (one
  * that fails is skipped), from a thread that will not allocate them
  * again: the node cache puts them where every thread finds them.
  */
-void mt_node_free_many(struct mt_allocator *a, void **nodes, unsigned int n);
+void alloc_free_many(struct mt_allocator *a, void **nodes, unsigned int n);
 
 #endif /* LIBIOVA_ALLOC_INTERNAL_H */

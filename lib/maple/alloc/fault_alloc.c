@@ -92,7 +92,7 @@ static int fault_check_free(void *priv, void *node)
 {
 	struct fault_alloc *f = priv;
 
-	return mt_allocator_check_free(f->inner, node);
+	return alloc_check_free(f->inner, node);
 }
 
 static void fault_stats(void *priv, struct mt_alloc_stats *st)
@@ -120,7 +120,7 @@ static const struct mt_allocator_ops fault_ops = {
 	.release = fault_release,
 };
 
-static const struct mt_allocator_extra fault_extra = {
+static const struct alloc_extra fault_extra = {
 	.check_free = fault_check_free,
 	.sets_errno = true,
 };
@@ -143,7 +143,7 @@ mt_fault_allocator_create(struct mt_allocator *inner)
 	f->inner = inner;
 	f->cfg.mode = MT_FAULT_NONE;
 	pthread_mutex_init(&f->lock, NULL);
-	a = mt_allocator_build(NULL, &fault_ops, f, &fault_extra);
+	a = alloc_build(NULL, &fault_ops, f, &fault_extra);
 	if (!a) {
 		fault_release(f);
 		errno = ENOMEM;

@@ -38,7 +38,7 @@
  *
  * The rest of the library sees only mt_node_cache_create() and
  * mt_allocator_default(): the operations below reach alloc.c through the
- * descriptor mt_allocator_build() makes of node_cache_ops and
+ * descriptor alloc_build() makes of node_cache_ops and
  * node_cache_extra.
  */
 #include <errno.h>
@@ -699,7 +699,7 @@ static const struct mt_allocator_ops node_cache_ops = {
 	.release = node_cache_release,
 };
 
-static const struct mt_allocator_extra node_cache_extra = {
+static const struct alloc_extra node_cache_extra = {
 	.check_free = node_cache_check_free,
 	.free_many = node_cache_free_many,
 	.counts = node_cache_counts,
@@ -742,7 +742,7 @@ mt_node_cache_create(const struct mt_node_cache_config *config)
 		return NULL;
 	}
 	node_cache_init(c, config);
-	a = mt_allocator_build(NULL, &node_cache_ops, c, &node_cache_extra);
+	a = alloc_build(NULL, &node_cache_ops, c, &node_cache_extra);
 	if (!a) {
 		node_cache_release(c);
 		errno = ENOMEM;
@@ -764,7 +764,7 @@ static void default_allocator_init(void)
 {
 	node_cache_init(&default_cache, NULL);
 	/* in static storage, with complete ops: cannot fail */
-	(void)mt_allocator_build(&default_allocator, &node_cache_ops,
+	(void)alloc_build(&default_allocator, &node_cache_ops,
 				 &default_cache, &node_cache_extra);
 }
 

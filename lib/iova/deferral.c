@@ -374,19 +374,18 @@ static bool drain_blocking(struct iova_domain *iovad)
  * the inline check.  What is left parked when memory ran out may be the
  * room asked for: -ENOMEM then, not -ENOSPC.
  */
-int iova_find_free_draining(struct iova_domain *iovad, unsigned long size,
-			    unsigned long align, unsigned long min,
-			    unsigned long max, bool top_down,
-			    unsigned long *pfn)
+int iova_find_free_after_drain(struct iova_domain *iovad,
+			       unsigned long size, unsigned long align,
+			       unsigned long min, unsigned long max,
+			       bool top_down, unsigned long *pfn)
 {
+	/* a request that cannot fit the window drains nothing */
 	if (!iova_find_fits(size, min, max))
 		return -ENOSPC;
-	iova_deferral_drain_some(iovad);
-	do {
+	while (drain_blocking(iovad))
 		if (!iova_find_free(iovad, size, align, min, max, top_down,
 				    pfn))
 			return 0;
-	} while (drain_blocking(iovad));
 	return iova_deferral_parked_in(iovad, min, max) ? -ENOMEM : -ENOSPC;
 }
 

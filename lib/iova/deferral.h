@@ -4,7 +4,7 @@
  * deferral.c offers, the free path over the tree primitives.  A free is
  * an erase that never fails (iova_erase: erase, or park the range when
  * the erase finds no node); parked ranges are drained later; every range
- * that becomes free passes one hook, iova_range_freed; and the
+ * that becomes free passes one hook (range_freed, in deferral.c); and the
  * allocations' search, iova_find_free_draining, drains parked ranges when
  * it finds no room.  Includes tree.h and timer.h (floors 1 and 0) and
  * iova_base.h, never a header above it.
@@ -91,9 +91,25 @@ static inline bool iova_deferral_parked_in(struct iova_domain *iovad,
  * may hold it are still parked and memory ran out erasing them).  May
  * block.
  */
-int iova_find_free_draining(struct iova_domain *iovad, unsigned long size,
-			    unsigned long align, unsigned long min,
-			    unsigned long max, bool top_down,
-			    unsigned long *pfn);
+int iova_find_free_after_drain(struct iova_domain *iovad,
+			       unsigned long size, unsigned long align,
+			       unsigned long min, unsigned long max,
+			       bool top_down, unsigned long *pfn);
+
+/* Inline: the first search nearly always finds room; the drains and the
+ * searches after them are iova_find_free_after_drain's. */
+static inline int iova_find_free_draining(struct iova_domain *iovad,
+					  unsigned long size,
+					  unsigned long align,
+					  unsigned long min, unsigned long max,
+					  bool top_down, unsigned long *pfn)
+{
+	iova_deferral_drain_some(iovad);
+	if (likely(!iova_find_free(iovad, size, align, min, max, top_down,
+				   pfn)))
+		return 0;
+	return iova_find_free_after_drain(iovad, size, align, min, max,
+					  top_down, pfn);
+}
 
 #endif /* LIBIOVA_DEFERRAL_H */

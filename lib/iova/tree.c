@@ -54,37 +54,6 @@ int iova_find_free(struct iova_domain *iovad, unsigned long size,
 	return 0;
 }
 
-/* Inlined into the hot paths (iova_insert, iova_erase_atomic). */
-static inline __attribute__((always_inline)) int
-store(struct iova_domain *iovad, unsigned long lo, unsigned long hi,
-      void *entry, gfp_t gfp)
-{
-	MA_STATE(mas, &iovad->tree, lo, hi);
-	int ret;
-
-	/* mas_store_gfp tries without waiting first (the common case needs
-	 * no wait) and, for a blocking @gfp, allocates what the store needs
-	 * and stores again, the domain lock held throughout (it is the
-	 * tree's external lock) */
-	ret = mas_store_gfp(&mas, entry, gfp);
-	mas_destroy(&mas);
-	return ret;
-}
-
-int iova_store(struct iova_domain *iovad, unsigned long lo,
-	       unsigned long hi, void *entry, gfp_t gfp)
-{
-	return store(iovad, lo, hi, entry, gfp);
-}
-
-int iova_insert(struct iova_domain *iovad, unsigned long lo,
-		unsigned long hi, void *entry)
-{
-	/* no drain here: the search before an allocation drained already,
-	 * reservations and exact placements clear their range first */
-	return store(iovad, lo, hi, entry, GFP_KERNEL);
-}
-
 void iova_replace(struct iova_domain *iovad, unsigned long lo,
 		  unsigned long hi, void *entry)
 {
@@ -92,14 +61,6 @@ void iova_replace(struct iova_domain *iovad, unsigned long lo,
 
 	/* an exact fit over one range: a slot store, no node needed */
 	mas_store_gfp(&mas, entry, GFP_NOWAIT);
-}
-
-int iova_erase_atomic(struct iova_domain *iovad, unsigned long lo,
-		      unsigned long hi)
-{
-	/* GFP_ATOMIC: a free may come from a context that cannot wait, and
-	 * may use the tree's node reserve */
-	return store(iovad, lo, hi, NULL, GFP_ATOMIC);
 }
 
 void *iova_lookup(struct iova_domain *iovad, unsigned long pfn,

@@ -48,28 +48,49 @@ int iova_find_free(struct iova_domain *iovad, unsigned long size,
 		   unsigned long align, unsigned long min, unsigned long max,
 		   bool top_down, unsigned long *pfn);
 
-/* Store @entry over [@lo, @hi], which must be free.  Under the lock.
- * Returns 0 or -ENOMEM (nothing changed).  May block. */
-int iova_insert(struct iova_domain *iovad, unsigned long lo,
-		unsigned long hi, void *entry);
+/*
+ * Store @entry over [@lo, @hi] with @gfp: a non-blocking @gfp tries once,
+ * a blocking one allocates until the store fits or memory runs out (the
+ * retry is mas_store_gfp's; the domain lock, the tree's external lock,
+ * stays held).  Under the lock.  Returns 0 or -ENOMEM (nothing changed).
+ * Inline: every allocation and free of both APIs stores through it.
+ */
+static inline int iova_store(struct iova_domain *iovad, unsigned long lo,
+			     unsigned long hi, void *entry, gfp_t gfp)
+{
+	MA_STATE(mas, &iovad->tree, lo, hi);
+	int ret = mas_store_gfp(&mas, entry, gfp);
 
-/* Store @entry over [@lo, @hi] with @gfp: a non-blocking @gfp tries once,
- * a blocking one allocates until the store fits or memory runs out.
- * Under the lock.  Returns 0 or -ENOMEM (nothing changed). */
-int iova_store(struct iova_domain *iovad, unsigned long lo,
-	       unsigned long hi, void *entry, gfp_t gfp);
+	if (mas.alloc)
+		mas_destroy(&mas);
+	return ret;
+}
+
+/* Store @entry over [@lo, @hi], which must be free.  Under the lock.
+ * Returns 0 or -ENOMEM (nothing changed).  May block.  No drain here:
+ * the search before an allocation drained already, reservations and
+ * exact placements clear their range first. */
+static inline int iova_insert(struct iova_domain *iovad, unsigned long lo,
+			      unsigned long hi, void *entry)
+{
+	return iova_store(iovad, lo, hi, entry, GFP_KERNEL);
+}
 
 /* Overwrite exactly the existing range [@lo, @hi] with @entry: needs no
  * memory, never fails.  Under the lock. */
 void iova_replace(struct iova_domain *iovad, unsigned long lo,
 		  unsigned long hi, void *entry);
 
-/* Erase the existing range [@lo, @hi] without blocking (GFP_ATOMIC: may
- * use the tree's node reserve).  Under the lock.  Returns 0 or -ENOMEM
- * (nothing changed).  A free goes through iova_erase (deferral.h), which
- * parks the range when this fails. */
-int iova_erase_atomic(struct iova_domain *iovad, unsigned long lo,
-		      unsigned long hi);
+/* Erase the existing range [@lo, @hi] without blocking (GFP_ATOMIC: a
+ * free may come from a context that cannot wait, and may use the tree's
+ * node reserve).  Under the lock.  Returns 0 or -ENOMEM (nothing
+ * changed).  A free goes through iova_erase (deferral.h), which parks the
+ * range when this fails. */
+static inline int iova_erase_atomic(struct iova_domain *iovad,
+				    unsigned long lo, unsigned long hi)
+{
+	return iova_store(iovad, lo, hi, NULL, GFP_ATOMIC);
+}
 
 /* The entry at @pfn and its range, under the lock or the RCU read lock. */
 void *iova_lookup(struct iova_domain *iovad, unsigned long pfn,

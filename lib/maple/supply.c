@@ -210,19 +210,11 @@ LIBIOVA_EXPORT int mt_reserve_nodes(struct maple_tree *mt, unsigned int nr,
 
 /* ---- a write's nodes ----------------------------------------------- */
 
-void *supply_node(struct ma_state *mas, gfp_t gfp, int *err)
+void *supply_node_short(struct ma_state *mas, gfp_t gfp, int *err)
 {
 	struct maple_tree *mt = mas->tree;
 	void *node;
 
-	node = supply_pop(&mas->alloc);
-	if (node) {
-		mas->alloc_count--;
-		return node;
-	}
-	node = mt_node_alloc(ma_allocator(mt), gfp);
-	if (node)
-		return node;
 	*err = alloc_error();
 	/* __GFP_HIGH: a write that may use the emergency reserve */
 	if (gfp & __GFP_HIGH) {
@@ -235,23 +227,15 @@ void *supply_node(struct ma_state *mas, gfp_t gfp, int *err)
 	return NULL;
 }
 
-int supply_write(struct ma_state *mas, gfp_t gfp, bool drop_lock,
-		 supply_write_op op, void *arg)
+int supply_write_more(struct ma_state *mas, gfp_t gfp, bool drop_lock,
+		      supply_write_op op, void *arg, int ret)
 {
 	struct maple_tree *mt = mas->tree;
 	bool blocking = gfpflags_allow_blocking(gfp);
-	bool external = mt_external_lock(mt);
-	bool drop = drop_lock && blocking && !external;
-	/* attempts do not block, but for the normal API's under a user's
-	 * lock: see supply.h */
-	gfp_t attempt_gfp = drop_lock && external ? gfp
-						  : gfp & ~__GFP_DIRECT_RECLAIM;
-	int ret;
+	bool drop = drop_lock && blocking && !mt_external_lock(mt);
+	gfp_t attempt_gfp = supply_attempt_gfp(mt, gfp, drop_lock);
 
-	for (;;) {
-		ret = op(mas, attempt_gfp, arg);
-		if (ret != -ENOMEM || !blocking)
-			break;
+	while (ret == -ENOMEM && blocking) {
 		if (drop)
 			mtree_unlock(mt);
 		bool got = mas_nomem(mas, gfp);
@@ -263,21 +247,9 @@ int supply_write(struct ma_state *mas, gfp_t gfp, bool drop_lock,
 				ret = xa_err(mas->node);
 			break;
 		}
+		ret = op(mas, attempt_gfp, arg);
 	}
 	if (!ret && blocking)
 		reserve_refill(mt, gfp, drop);
-	return ret;
-}
-
-int supply_locked_write(struct ma_state *mas, gfp_t gfp, supply_write_op op,
-			void *arg)
-{
-	struct maple_tree *mt = mas->tree;
-	int ret;
-
-	ma_write_lock(mt, "a normal-API write");
-	ret = supply_write(mas, gfp, true, op, arg);
-	ma_write_unlock(mt);
-	mas_destroy(mas);
 	return ret;
 }

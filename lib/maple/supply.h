@@ -56,14 +56,30 @@ static inline void *supply_pop(void **list)
  */
 int supply_fill(struct ma_state *mas, unsigned int count, gfp_t gfp);
 
+/* supply_node() when the state's list and the allocator had nothing. */
+void *supply_node_short(struct ma_state *mas, gfp_t gfp, int *err);
+
 /*
  * A node for the write @mas is doing, from the places listed above, with
  * @gfp (never blocking when called from supply_write's attempts).  NULL
  * when none could be had: *@err is then -ENOMEM, or -EINVAL when the
  * allocator handed out a misaligned node, and the tree's retired batch
- * has been handed to call_rcu.
+ * has been handed to call_rcu.  Inline: every structural write takes
+ * its nodes here.
  */
-void *supply_node(struct ma_state *mas, gfp_t gfp, int *err);
+static inline void *supply_node(struct ma_state *mas, gfp_t gfp, int *err)
+{
+	void *node = supply_pop(&mas->alloc);
+
+	if (node) {
+		mas->alloc_count--;
+		return node;
+	}
+	node = mt_node_alloc(ma_allocator(mas->tree), gfp);
+	if (likely(node))
+		return node;
+	return supply_node_short(mas, gfp, err);
+}
 
 /*
  * One attempt of a write: redo everything (searches included) from the
@@ -71,6 +87,19 @@ void *supply_node(struct ma_state *mas, gfp_t gfp, int *err);
  * errno; -ENOMEM leaves the number of nodes it wanted in mas->alloc_req.
  */
 typedef int (*supply_write_op)(struct ma_state *mas, gfp_t gfp, void *arg);
+
+/* The gfp of supply_write's attempts (see there). */
+static inline gfp_t supply_attempt_gfp(const struct maple_tree *mt,
+				       gfp_t gfp, bool drop_lock)
+{
+	return drop_lock && mt_external_lock(mt) ? gfp
+						 : gfp & ~__GFP_DIRECT_RECLAIM;
+}
+
+/* supply_write() after its first attempt returned @ret, unless that was
+ * a success with nothing to give back to the reserve. */
+int supply_write_more(struct ma_state *mas, gfp_t gfp, bool drop_lock,
+		      supply_write_op op, void *arg, int ret);
 
 /*
  * Run @op, with the write lock held, until it needs no more nodes than it
@@ -91,17 +120,39 @@ typedef int (*supply_write_op)(struct ma_state *mas, gfp_t gfp, void *arg);
  * topped up the same way.  Returns what the last attempt of @op returned,
  * or -EINVAL if the allocator handed out a misaligned node.  May block if
  * @gfp may.  Nodes left in @mas are the caller's to free (mas_destroy).
+ *
+ * Inline, so that the first attempt, which nearly always does it all,
+ * calls @op directly.
  */
-int supply_write(struct ma_state *mas, gfp_t gfp, bool drop_lock,
-		 supply_write_op op, void *arg);
+static inline int supply_write(struct ma_state *mas, gfp_t gfp,
+			       bool drop_lock, supply_write_op op, void *arg)
+{
+	struct maple_tree *mt = mas->tree;
+	int ret = op(mas, supply_attempt_gfp(mt, gfp, drop_lock), arg);
+
+	if (likely(!ret) &&
+	    mt->ma_stats.reserve_now >= mt->ma_stats.reserve_target)
+		return 0;
+	return supply_write_more(mas, gfp, drop_lock, op, arg, ret);
+}
 
 /*
  * The normal API's writers: take the write lock, run supply_write() with
  * the internal lock dropped while nodes are allocated, release the lock
  * and free the nodes left in @mas.  May block if @gfp may.
  */
-int supply_locked_write(struct ma_state *mas, gfp_t gfp, supply_write_op op,
-			void *arg);
+static inline int supply_locked_write(struct ma_state *mas, gfp_t gfp,
+				      supply_write_op op, void *arg)
+{
+	struct maple_tree *mt = mas->tree;
+	int ret;
+
+	ma_write_lock(mt, "a normal-API write");
+	ret = supply_write(mas, gfp, true, op, arg);
+	ma_write_unlock(mt);
+	mas_destroy(mas);
+	return ret;
+}
 
 /* The tree's reserve: give every node back (tree destruction). */
 void reserve_release(struct maple_tree *mt);

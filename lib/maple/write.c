@@ -344,9 +344,12 @@ static enum wr_store_type classify(struct ma_wr_state *wr, enum wr_mode mode)
 
 	path_walk(mt, wr->first, &wr->lo, 0);
 	D = wr->lo.depth - 1;
-	leaf_view_init(&lv, wr->lo.node[D], wr->lo.min[D], wr->lo.max[D]);
-	if (mode == WR_ERASE && !erase_range(wr, &lv, wr->lo.offset[D]))
-		return wr_none;
+	if (mode == WR_ERASE) {
+		leaf_view_init(&lv, wr->lo.node[D], wr->lo.min[D],
+			       wr->lo.max[D]);
+		if (!erase_range(wr, &lv, wr->lo.offset[D]))
+			return wr_none;
+	}
 	if (!wr->entry && wr->first > 0 && wr->first == wr->lo.min[D]) {
 		/* the range before may be NULL, in the previous leaf */
 		unsigned long f = wr->first;
@@ -399,20 +402,25 @@ static enum wr_store_type classify(struct ma_wr_state *wr, enum wr_mode mode)
 		roff = wr->hi.offset[D];
 	}
 	leaf_items(b, &lv, loff, &rv, roff, wr->first, wr->last, wr->entry);
-	if (same_leaf)
-		wr->hi = wr->lo;
 
 	if (same_leaf && b->count <= MAPLE_RANGE64_SLOTS &&
 	    (b->count >= ma_type_min_slots(maple_leaf_64) || D == 0 ||
 	     wr->lo.max[D] == ULONG_MAX) &&
-	    !(D == 0 && b->count == 1 && !b->slot[0]))
+	    !(D == 0 && b->count == 1 && !b->slot[0])) {
 		/* one leaf's worth for one leaf */
-		return mt_in_rcu(mt) ? wr_node_store : wr_in_place;
+		if (!mt_in_rcu(mt))
+			return wr_in_place;
+		wr->hi = wr->lo;
+		return wr_node_store;
+	}
 	if (b->count == 1 && !b->slot[0] && b->min == 0 &&
 	    b->pivot[0] == ULONG_MAX)
 		/* NULL stores absorb their NULL neighbours, so this is every
 		 * all-NULL outcome, whatever the height */
 		return wr_clear_tree;
+	/* a rebuild reads the run from wr->lo's leaf to wr->hi's */
+	if (same_leaf)
+		wr->hi = wr->lo;
 	return wr_rebuild;
 }
 
@@ -426,14 +434,12 @@ static void wr_init(struct ma_wr_state *wr, struct ma_state *mas, void *entry,
 	wr->needed = 0;
 	wr->alloc_err = 0;
 	wr->nr_new = 0;
-	wr->nr_levels = 0;
-	wr->swap_node = NULL;
-	wr->drop_root = NULL;
 	wr->entry = entry;
 	wr->first = mas->index;
 	wr->last = mas->last;
-	wr->content = NULL;
 	wr->erased = false;
+	/* the rest is set by the kind's own path: classify sets content,
+	 * the rebuild and the root cases what publishing reads */
 }
 
 /* The nodes a classified write takes. */
@@ -475,11 +481,16 @@ static void wr_rewrite_leaf(struct ma_wr_state *wr)
 	path_update_gaps(wr->mt, &wr->lo, D);
 }
 
-/* NULL over everything: the tree is empty, and every node goes. */
-static void wr_clear(struct ma_wr_state *wr)
+/*
+ * A new root that needs no node: NULL over everything (@drop_root: the
+ * tree is emptied and every node goes), or the root entry.
+ */
+static void wr_set_root(struct ma_wr_state *wr, void *root, bool drop_root)
 {
-	wr->drop_root = wr->mt->ma_root;
-	wr->new_root = NULL;
+	wr->nr_levels = 0;
+	wr->swap_node = NULL;
+	wr->drop_root = drop_root ? wr->mt->ma_root : NULL;
+	wr->new_root = root;
 	wr->height = 0;
 }
 
@@ -504,12 +515,12 @@ static void *wr_write(struct ma_state *mas, void *entry, gfp_t gfp,
 		wr_rewrite_leaf(&wr);
 		break;
 	case wr_store_root:
-		wr.new_root = wr.big.count == 1 ? NULL : wr.big.slot[0];
-		wr.height = 0;
+		wr_set_root(&wr, wr.big.count == 1 ? NULL : wr.big.slot[0],
+			    false);
 		wr_publish(&wr);
 		break;
 	case wr_clear_tree:
-		wr_clear(&wr);
+		wr_set_root(&wr, NULL, true);
 		wr_publish(&wr);
 		break;
 	case wr_node_store:

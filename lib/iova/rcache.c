@@ -22,6 +22,7 @@
  * no cache lock held.
  */
 #define _GNU_SOURCE /* sched_getcpu */
+#include <limits.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -36,24 +37,45 @@
 #include "compiler.h"
 #include "rcache.h"
 
-#define IOVA_MAG_SIZE 127  /* pfns per magazine: 1 KiB with its count */
+#define IOVA_MAG_SIZE 126  /* pfns per magazine: 1 KiB with its header */
 #define IOVA_DEPOT_MAX 32  /* full magazines a class's depot keeps */
 
-/* 1 KiB, cache-line aligned: magazines move between CPUs through the
- * depot, and two CPUs' magazines must not share a line. */
+/*
+ * 1 KiB, cache-line aligned: magazines move between CPUs through the
+ * depot, and two CPUs' magazines must not share a line.
+ *
+ * lowest bounds the pfns from below: no pfn of the magazine is under it.
+ * A push lowers it; a pop leaves it (it may then be below every pfn held,
+ * still a bound); a search that looks at every pfn and finds none sets it
+ * exactly.  A request whose limit is below it skips the magazine without
+ * a look: a device with a 32-bit mask in a domain whose caches hold
+ * mostly higher IOVAs pays one comparison per magazine, not one per pfn.
+ */
 struct iova_magazine {
 	_Alignas(CACHELINE_SIZE) unsigned long size;
+	unsigned long lowest;
 	unsigned long pfns[IOVA_MAG_SIZE];
 };
+
+_Static_assert(sizeof(struct iova_magazine) == 1024, "a magazine is 1 KiB");
 
 static struct iova_magazine *mag_new(void)
 {
 	struct iova_magazine *mag =
 		aligned_alloc(_Alignof(struct iova_magazine), sizeof(*mag));
 
-	if (mag)
+	if (mag) {
 		mag->size = 0;
+		mag->lowest = ULONG_MAX;
+	}
 	return mag;
+}
+
+static void mag_push(struct iova_magazine *mag, unsigned long pfn)
+{
+	mag->pfns[mag->size++] = pfn;
+	if (pfn < mag->lowest)
+		mag->lowest = pfn;
 }
 
 struct iova_cpu_rcache {
@@ -169,15 +191,27 @@ static inline void slot_unlock(struct iova_cpu_rcache *c)
 static unsigned long mag_pop(struct iova_magazine *mag, unsigned long span,
 			     unsigned long min, unsigned long max)
 {
+	unsigned long top, lowest = ULONG_MAX;
+
+	if (!mag || max < span - 1)
+		return 0;
+	/* the highest first pfn a range of @span can have under @max */
+	top = max - (span - 1);
+	if (mag->lowest > top)
+		return 0;
 	/* newest first: the most recently freed range is the warmest */
-	for (unsigned long i = mag_count(mag); i-- > 0;) {
+	for (unsigned long i = mag->size; i-- > 0;) {
 		unsigned long pfn = mag->pfns[i];
 
-		if (pfn >= min && pfn <= max && max - pfn >= span - 1) {
+		if (pfn >= min && pfn <= top) {
 			mag->pfns[i] = mag->pfns[--mag->size];
 			return pfn;
 		}
+		if (pfn < lowest)
+			lowest = pfn;
 	}
+	/* every pfn looked at: the bound is exact now */
+	mag->lowest = lowest;
 	return 0;
 }
 
@@ -260,7 +294,7 @@ bool iova_rcache_put(struct iova_domain *iovad, struct iova_rcaches *rc,
 		c->loaded = mag_new();
 	}
 	if (c->loaded && c->loaded->size < IOVA_MAG_SIZE)
-		c->loaded->pfns[c->loaded->size++] = pfn;
+		mag_push(c->loaded, pfn);
 	else
 		done = false;
 	slot_unlock(c);

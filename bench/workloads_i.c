@@ -375,6 +375,7 @@ struct thread_arg {
 	uint64_t seed;
 	pthread_barrier_t *start;
 	uint64_t t0, t1; /* this thread's timed part */
+	bool fast; /* alloc_fast/free_fast, else alloc/free (the tree) */
 	bool bad;
 	struct live l[THREAD_WORKING_SET];
 };
@@ -383,7 +384,7 @@ static void *pair_thread(void *p)
 {
 	struct thread_arg *a = p;
 	struct prng rng = { a->seed };
-	bool fast = a->impl->alloc_fast != NULL;
+	bool fast = a->fast;
 	bool bad = false;
 
 	for (unsigned int i = 0; i < THREAD_WORKING_SET; i++) {
@@ -439,12 +440,12 @@ static uint64_t run_timed(unsigned int t, void *(*fn)(void *),
 	return t1 - t0;
 }
 
-/* ns per pair per thread with @t threads doing @pairs pairs each. */
-static double run_threads(const struct iova_impl *impl, unsigned int t,
-			  unsigned long pairs, uint64_t seed,
+/* ns per pair per thread with @t threads doing @pairs pairs each, through
+ * the size caches (@fast) or the tree. */
+static double run_threads(const struct iova_impl *impl, bool fast,
+			  unsigned int t, unsigned long pairs, uint64_t seed,
 			  struct bench_result *res)
 {
-	bool fast = impl->alloc_fast != NULL;
 	void *d = impl->create(fast);
 	/* calloc does not promise the struct's alignment */
 	struct thread_arg *a = aligned_alloc(_Alignof(struct thread_arg),
@@ -455,7 +456,7 @@ static double run_threads(const struct iova_impl *impl, unsigned int t,
 
 	for (unsigned int i = 0; i < t; i++)
 		a[i] = (struct thread_arg){ .impl = impl, .d = d, .pairs = pairs,
-					    .seed = seed + i };
+					    .seed = seed + i, .fast = fast };
 	ns = run_timed(t, pair_thread, a, tid);
 	for (unsigned int i = 0; i < t; i++) {
 		BENCH_CHECK(res, !a[i].bad, "bad allocation");
@@ -507,16 +508,20 @@ static double run_spinners(unsigned int t, uint64_t seed)
 	return (double)run_timed(t, spin_thread, a, tid) / SPIN_STEPS;
 }
 
-static void w_threads(const struct iova_workload *w,
-		      const struct iova_impl *impl, unsigned long n,
-		      uint64_t seed, struct bench_result *res)
+/*
+ * I-threads and I-threads-tree: ns per pair at 1 thread, the 2/1
+ * throughput ratio and that of the threads sharing nothing; returns the
+ * 2-thread ns per pair per thread for the note.
+ */
+static double threads_measure(const struct iova_impl *impl, bool fast,
+			      unsigned long n, uint64_t seed,
+			      struct bench_result *res)
 {
-	double one = run_threads(impl, 1, n, seed, res);
-	double two = run_threads(impl, 2, n, seed, res);
+	double one = run_threads(impl, fast, 1, n, seed, res);
+	double two = run_threads(impl, fast, 2, n, seed, res);
 	double spin_one = run_spinners(1, seed);
 	double spin_two = run_spinners(2, seed);
 
-	(void)w;
 	res->ns_per_op = one;
 	res->n = n;
 	/* throughput ratio: 2 threads did twice the pairs in @two per pair */
@@ -524,10 +529,34 @@ static void w_threads(const struct iova_workload *w,
 	res->aux_label[0] = "2 threads / 1 thread throughput";
 	res->aux[1] = 2.0 * spin_one / spin_two;
 	res->aux_label[1] = "baseline (threads sharing nothing)";
+	return two;
+}
+
+static void w_threads(const struct iova_workload *w,
+		      const struct iova_impl *impl, unsigned long n,
+		      uint64_t seed, struct bench_result *res)
+{
+	double two = threads_measure(impl, impl->alloc_fast != NULL, n, seed,
+				     res);
+
+	(void)w;
 	snprintf(res->note, sizeof(res->note),
 		 "ns per pair at 1 thread; at 2 threads %.1f ns/pair/thread "
 		 "(last run)%s", two,
 		 impl->alloc_fast ? "" : " (no size cache: alloc/free)");
+}
+
+/* I-threads through the tree: alloc/free, no size cache set up. */
+static void w_threads_tree(const struct iova_workload *w,
+			   const struct iova_impl *impl, unsigned long n,
+			   uint64_t seed, struct bench_result *res)
+{
+	double two = threads_measure(impl, false, n, seed, res);
+
+	(void)w;
+	snprintf(res->note, sizeof(res->note),
+		 "ns per pair at 1 thread; at 2 threads %.1f ns/pair/thread "
+		 "(last run)", two);
 }
 
 static void w_mem(const struct iova_workload *w, const struct iova_impl *impl,
@@ -621,6 +650,8 @@ const struct iova_workload i_workloads[] = {
 	{ "I-exhaust32", "attempt", 10000, false, false, w_exhaust32 },
 	/* the size cache where there is one, else alloc/free */
 	{ "I-threads", "pair", 1000000, false, false, w_threads },
+	/* I-threads through alloc/free and the tree on every impl */
+	{ "I-threads-tree", "pair", 1000000, false, false, w_threads_tree },
 	{ "I-mem", "IOVA", 100000, false, false, w_mem },
 	{ "I-deferred", "drain", 100000, false, true, w_deferred },
 };

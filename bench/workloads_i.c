@@ -290,27 +290,59 @@ static void w_mixed(const struct iova_workload *w, const struct iova_impl *impl,
 	free(l);
 }
 
+/* Live IOVAs of @l[0..n) lying wholly below 4 GiB. */
+static unsigned long count_below4g(const struct live *l, unsigned long n)
+{
+	unsigned long below = 0;
+
+	for (unsigned long i = 0; i < n; i++)
+		below += l[i].pfn + l[i].size - 1 <= LIMIT32;
+	return below;
+}
+
+/*
+ * I-dac-mix-fast's setup: through the size caches, every 10th allocation
+ * with the 32-bit limit and the others with the 48-bit one.
+ */
+static void dac_setup_fast(const struct iova_impl *impl, void *d,
+			   struct live *l, unsigned long n,
+			   struct bench_result *res)
+{
+	for (unsigned long i = 0; i < n; i++) {
+		unsigned long limit = i % 10 == 9 ? LIMIT32 : LIMIT48;
+
+		l[i].size = 1;
+		l[i].pfn = impl->alloc_fast(d, 1, limit);
+		BENCH_CHECK(res, fits(l[i].pfn, 1, limit),
+			    "bad setup allocation");
+	}
+}
+
 static void w_dac_mix(const struct iova_workload *w,
 		      const struct iova_impl *impl, unsigned long n,
 		      uint64_t seed, struct bench_result *res)
 {
 	struct prng rng = { seed };
-	unsigned long high = n / 10 * 9, low = n - high;
+	unsigned long high = n / 10 * 9, low = n - high, below_start = 0;
 	struct live *l = malloc(n * sizeof(*l));
-	void *d = impl->create(false);
+	void *d = impl->create(w->fast);
 	bool capped = false;
 	unsigned long rounds = rounds_for(impl, n / 2, &capped);
 	uint64_t t0, t1;
 
-	(void)w;
-	setup_packed(impl, d, l, high, 1, LIMIT48, LIMIT48, res);
-	setup_packed(impl, d, l + high, low, 1, LIMIT32, LIMIT32, res);
+	if (w->fast) {
+		dac_setup_fast(impl, d, l, n, res);
+		below_start = count_below4g(l, n);
+	} else {
+		setup_packed(impl, d, l, high, 1, LIMIT48, LIMIT48, res);
+		setup_packed(impl, d, l + high, low, 1, LIMIT32, LIMIT32, res);
+	}
 	t0 = bench_now_ns();
 	for (unsigned long r = 0; r < rounds; r++) {
 		unsigned long j = prng_below(&rng, n);
 
-		impl->free(d, l[j].pfn);
-		l[j].pfn = impl->alloc(d, 1, LIMIT32, true);
+		free_via(impl, d, w->fast, &l[j]);
+		l[j].pfn = alloc_via(impl, d, w->fast, 1, LIMIT32);
 		BENCH_CHECK(res, fits(l[j].pfn, 1, LIMIT32), "bad allocation");
 	}
 	t1 = bench_now_ns();
@@ -318,7 +350,11 @@ static void w_dac_mix(const struct iova_workload *w,
 	if (capped)
 		snprintf(res->note, sizeof(res->note),
 			 "rounds capped (linear search)");
-	check_live(impl, d, l, n, false, res);
+	else if (w->fast)
+		snprintf(res->note, sizeof(res->note),
+			 "live IOVAs below 4 GiB: %lu of %lu at the start, %lu "
+			 "at the end", below_start, n, count_below4g(l, n));
+	check_live(impl, d, l, n, w->fast, res);
 	impl->destroy(d);
 	free(l);
 }
@@ -647,6 +683,7 @@ const struct iova_workload i_workloads[] = {
 	{ "I-mixed", "round", 100000, false, false, w_mixed },
 	{ "I-mixed-fast", "round", 100000, true, false, w_mixed },
 	{ "I-dac-mix", "round", 200000, false, false, w_dac_mix },
+	{ "I-dac-mix-fast", "round", 200000, true, false, w_dac_mix },
 	{ "I-exhaust32", "attempt", 10000, false, false, w_exhaust32 },
 	/* the size cache where there is one, else alloc/free */
 	{ "I-threads", "pair", 1000000, false, false, w_threads },

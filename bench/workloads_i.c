@@ -679,17 +679,24 @@ static void w_deferred(const struct iova_workload *w,
 }
 
 const struct iova_workload i_workloads[] = {
-	{ "I-churn-1page", "alloc", 300000, false, false, w_churn },
-	{ "I-mixed", "round", 100000, false, false, w_mixed },
-	{ "I-mixed-fast", "round", 100000, true, false, w_mixed },
-	{ "I-dac-mix", "round", 200000, false, false, w_dac_mix },
-	{ "I-dac-mix-fast", "round", 200000, true, false, w_dac_mix },
-	{ "I-exhaust32", "attempt", 10000, false, false, w_exhaust32 },
+	{ .name = "I-churn-1page", .unit = "alloc", .n = 300000,
+	  .run = w_churn },
+	{ .name = "I-mixed", .unit = "round", .n = 100000, .run = w_mixed },
+	{ .name = "I-mixed-fast", .unit = "round", .n = 100000,
+	  .fast = true, .run = w_mixed, .variant_ratio = true },
+	{ .name = "I-dac-mix", .unit = "round", .n = 200000, .run = w_dac_mix },
+	{ .name = "I-dac-mix-fast", .unit = "round", .n = 200000,
+	  .fast = true, .run = w_dac_mix, .variant_ratio = true },
+	{ .name = "I-exhaust32", .unit = "attempt", .n = 10000,
+	  .run = w_exhaust32 },
 	/* the size cache where there is one, else alloc/free */
-	{ "I-threads", "pair", 1000000, false, false, w_threads },
+	{ .name = "I-threads", .unit = "pair", .n = 1000000,
+	  .run = w_threads, .variant_ratio = true },
 	/* I-threads through alloc/free and the tree on every impl */
-	{ "I-threads-tree", "pair", 1000000, false, false, w_threads_tree },
-	{ "I-mem", "IOVA", 100000, false, false, w_mem },
-	{ "I-deferred", "drain", 100000, false, true, w_deferred },
+	{ .name = "I-threads-tree", .unit = "pair", .n = 1000000,
+	  .run = w_threads_tree, .variant_ratio = true },
+	{ .name = "I-mem", .unit = "IOVA", .n = 100000, .run = w_mem },
+	{ .name = "I-deferred", .unit = "drain", .n = 100000,
+	  .deferral = true, .run = w_deferred },
 };
 const size_t i_workload_count = sizeof(i_workloads) / sizeof(i_workloads[0]);

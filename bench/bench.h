@@ -215,6 +215,10 @@ struct iova_impl {
 	void *(*create_faulty)(void);
 	void (*fail_nonblocking)(void *d, bool fail);
 	void (*deferral)(void *d, struct iova_deferral_stats *st);
+	/* another API over the same allocator: the name of the row to report
+	 * a ratio against, in the workloads that ask for it (space against
+	 * libiova), NULL for none */
+	const char *variant_of;
 };
 
 extern const struct iova_impl iova_kernel_api;
@@ -232,6 +236,8 @@ struct iova_workload {
 	bool deferral;
 	void (*run)(const struct iova_workload *w, const struct iova_impl *impl,
 		    unsigned long n, uint64_t seed, struct bench_result *res);
+	/* an impl's row carries its ratio against its variant_of's row */
+	bool variant_ratio;
 };
 
 extern const struct iova_workload i_workloads[];

@@ -231,4 +231,5 @@ const struct iova_impl iova_space_api = {
 	.free_fast = space_free_fast,
 	.count = space_count,
 	.bytes = space_bytes,
+	.variant_of = "libiova",
 };

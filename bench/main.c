@@ -14,6 +14,9 @@
  * Our tree runs twice, as "maple" and as "maple-rcu" (RCU mode); the
  * maple-rcu rows add the ratio against the maple row of the same
  * workload and N ("maple 0.80": RCU mode takes 1/0.80 the time).
+ * Likewise the "space" rows (the userspace IOVA API) of I-mixed-fast,
+ * I-dac-mix-fast, I-threads and I-threads-tree add the ratio against the
+ * "libiova" row (the kernel-compatible API) of the same workload.
  * M-rand-load's row on our tree carries the floor of the same process
  * (workloads_m.c): height, cache lines a lookup reads, the time of a
  * dependent-load chase over a buffer shaped like the tree, the lookup's
@@ -108,6 +111,8 @@ static void run_one(const struct job *job, unsigned long n, uint64_t seed,
 		row->workload = job->i->name;
 		row->unit = job->i->unit;
 		row->impl = job->impl->name;
+		row->variant_of =
+			job->i->variant_ratio ? job->impl->variant_of : NULL;
 		row->baseline = job->impl->baseline;
 	}
 	row->n = n;

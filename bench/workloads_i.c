@@ -290,27 +290,59 @@ static void w_mixed(const struct iova_workload *w, const struct iova_impl *impl,
 	free(l);
 }
 
+/* Live IOVAs of @l[0..n) lying wholly below 4 GiB. */
+static unsigned long count_below4g(const struct live *l, unsigned long n)
+{
+	unsigned long below = 0;
+
+	for (unsigned long i = 0; i < n; i++)
+		below += l[i].pfn + l[i].size - 1 <= LIMIT32;
+	return below;
+}
+
+/*
+ * I-dac-mix-fast's setup: through the size caches, every 10th allocation
+ * with the 32-bit limit and the others with the 48-bit one.
+ */
+static void dac_setup_fast(const struct iova_impl *impl, void *d,
+			   struct live *l, unsigned long n,
+			   struct bench_result *res)
+{
+	for (unsigned long i = 0; i < n; i++) {
+		unsigned long limit = i % 10 == 9 ? LIMIT32 : LIMIT48;
+
+		l[i].size = 1;
+		l[i].pfn = impl->alloc_fast(d, 1, limit);
+		BENCH_CHECK(res, fits(l[i].pfn, 1, limit),
+			    "bad setup allocation");
+	}
+}
+
 static void w_dac_mix(const struct iova_workload *w,
 		      const struct iova_impl *impl, unsigned long n,
 		      uint64_t seed, struct bench_result *res)
 {
 	struct prng rng = { seed };
-	unsigned long high = n / 10 * 9, low = n - high;
+	unsigned long high = n / 10 * 9, low = n - high, below_start = 0;
 	struct live *l = malloc(n * sizeof(*l));
-	void *d = impl->create(false);
+	void *d = impl->create(w->fast);
 	bool capped = false;
 	unsigned long rounds = rounds_for(impl, n / 2, &capped);
 	uint64_t t0, t1;
 
-	(void)w;
-	setup_packed(impl, d, l, high, 1, LIMIT48, LIMIT48, res);
-	setup_packed(impl, d, l + high, low, 1, LIMIT32, LIMIT32, res);
+	if (w->fast) {
+		dac_setup_fast(impl, d, l, n, res);
+		below_start = count_below4g(l, n);
+	} else {
+		setup_packed(impl, d, l, high, 1, LIMIT48, LIMIT48, res);
+		setup_packed(impl, d, l + high, low, 1, LIMIT32, LIMIT32, res);
+	}
 	t0 = bench_now_ns();
 	for (unsigned long r = 0; r < rounds; r++) {
 		unsigned long j = prng_below(&rng, n);
 
-		impl->free(d, l[j].pfn);
-		l[j].pfn = impl->alloc(d, 1, LIMIT32, true);
+		free_via(impl, d, w->fast, &l[j]);
+		l[j].pfn = alloc_via(impl, d, w->fast, 1, LIMIT32);
 		BENCH_CHECK(res, fits(l[j].pfn, 1, LIMIT32), "bad allocation");
 	}
 	t1 = bench_now_ns();
@@ -318,7 +350,11 @@ static void w_dac_mix(const struct iova_workload *w,
 	if (capped)
 		snprintf(res->note, sizeof(res->note),
 			 "rounds capped (linear search)");
-	check_live(impl, d, l, n, false, res);
+	else if (w->fast)
+		snprintf(res->note, sizeof(res->note),
+			 "live IOVAs below 4 GiB: %lu of %lu at the start, %lu "
+			 "at the end", below_start, n, count_below4g(l, n));
+	check_live(impl, d, l, n, w->fast, res);
 	impl->destroy(d);
 	free(l);
 }
@@ -375,6 +411,7 @@ struct thread_arg {
 	uint64_t seed;
 	pthread_barrier_t *start;
 	uint64_t t0, t1; /* this thread's timed part */
+	bool fast; /* alloc_fast/free_fast, else alloc/free (the tree) */
 	bool bad;
 	struct live l[THREAD_WORKING_SET];
 };
@@ -383,7 +420,7 @@ static void *pair_thread(void *p)
 {
 	struct thread_arg *a = p;
 	struct prng rng = { a->seed };
-	bool fast = a->impl->alloc_fast != NULL;
+	bool fast = a->fast;
 	bool bad = false;
 
 	for (unsigned int i = 0; i < THREAD_WORKING_SET; i++) {
@@ -439,12 +476,12 @@ static uint64_t run_timed(unsigned int t, void *(*fn)(void *),
 	return t1 - t0;
 }
 
-/* ns per pair per thread with @t threads doing @pairs pairs each. */
-static double run_threads(const struct iova_impl *impl, unsigned int t,
-			  unsigned long pairs, uint64_t seed,
+/* ns per pair per thread with @t threads doing @pairs pairs each, through
+ * the size caches (@fast) or the tree. */
+static double run_threads(const struct iova_impl *impl, bool fast,
+			  unsigned int t, unsigned long pairs, uint64_t seed,
 			  struct bench_result *res)
 {
-	bool fast = impl->alloc_fast != NULL;
 	void *d = impl->create(fast);
 	/* calloc does not promise the struct's alignment */
 	struct thread_arg *a = aligned_alloc(_Alignof(struct thread_arg),
@@ -455,7 +492,7 @@ static double run_threads(const struct iova_impl *impl, unsigned int t,
 
 	for (unsigned int i = 0; i < t; i++)
 		a[i] = (struct thread_arg){ .impl = impl, .d = d, .pairs = pairs,
-					    .seed = seed + i };
+					    .seed = seed + i, .fast = fast };
 	ns = run_timed(t, pair_thread, a, tid);
 	for (unsigned int i = 0; i < t; i++) {
 		BENCH_CHECK(res, !a[i].bad, "bad allocation");
@@ -507,16 +544,20 @@ static double run_spinners(unsigned int t, uint64_t seed)
 	return (double)run_timed(t, spin_thread, a, tid) / SPIN_STEPS;
 }
 
-static void w_threads(const struct iova_workload *w,
-		      const struct iova_impl *impl, unsigned long n,
-		      uint64_t seed, struct bench_result *res)
+/*
+ * I-threads and I-threads-tree: ns per pair at 1 thread, the 2/1
+ * throughput ratio and that of the threads sharing nothing; returns the
+ * 2-thread ns per pair per thread for the note.
+ */
+static double threads_measure(const struct iova_impl *impl, bool fast,
+			      unsigned long n, uint64_t seed,
+			      struct bench_result *res)
 {
-	double one = run_threads(impl, 1, n, seed, res);
-	double two = run_threads(impl, 2, n, seed, res);
+	double one = run_threads(impl, fast, 1, n, seed, res);
+	double two = run_threads(impl, fast, 2, n, seed, res);
 	double spin_one = run_spinners(1, seed);
 	double spin_two = run_spinners(2, seed);
 
-	(void)w;
 	res->ns_per_op = one;
 	res->n = n;
 	/* throughput ratio: 2 threads did twice the pairs in @two per pair */
@@ -524,10 +565,34 @@ static void w_threads(const struct iova_workload *w,
 	res->aux_label[0] = "2 threads / 1 thread throughput";
 	res->aux[1] = 2.0 * spin_one / spin_two;
 	res->aux_label[1] = "baseline (threads sharing nothing)";
+	return two;
+}
+
+static void w_threads(const struct iova_workload *w,
+		      const struct iova_impl *impl, unsigned long n,
+		      uint64_t seed, struct bench_result *res)
+{
+	double two = threads_measure(impl, impl->alloc_fast != NULL, n, seed,
+				     res);
+
+	(void)w;
 	snprintf(res->note, sizeof(res->note),
 		 "ns per pair at 1 thread; at 2 threads %.1f ns/pair/thread "
 		 "(last run)%s", two,
 		 impl->alloc_fast ? "" : " (no size cache: alloc/free)");
+}
+
+/* I-threads through the tree: alloc/free, no size cache set up. */
+static void w_threads_tree(const struct iova_workload *w,
+			   const struct iova_impl *impl, unsigned long n,
+			   uint64_t seed, struct bench_result *res)
+{
+	double two = threads_measure(impl, false, n, seed, res);
+
+	(void)w;
+	snprintf(res->note, sizeof(res->note),
+		 "ns per pair at 1 thread; at 2 threads %.1f ns/pair/thread "
+		 "(last run)", two);
 }
 
 static void w_mem(const struct iova_workload *w, const struct iova_impl *impl,
@@ -614,14 +679,24 @@ static void w_deferred(const struct iova_workload *w,
 }
 
 const struct iova_workload i_workloads[] = {
-	{ "I-churn-1page", "alloc", 300000, false, false, w_churn },
-	{ "I-mixed", "round", 100000, false, false, w_mixed },
-	{ "I-mixed-fast", "round", 100000, true, false, w_mixed },
-	{ "I-dac-mix", "round", 200000, false, false, w_dac_mix },
-	{ "I-exhaust32", "attempt", 10000, false, false, w_exhaust32 },
+	{ .name = "I-churn-1page", .unit = "alloc", .n = 300000,
+	  .run = w_churn },
+	{ .name = "I-mixed", .unit = "round", .n = 100000, .run = w_mixed },
+	{ .name = "I-mixed-fast", .unit = "round", .n = 100000,
+	  .fast = true, .run = w_mixed, .variant_ratio = true },
+	{ .name = "I-dac-mix", .unit = "round", .n = 200000, .run = w_dac_mix },
+	{ .name = "I-dac-mix-fast", .unit = "round", .n = 200000,
+	  .fast = true, .run = w_dac_mix, .variant_ratio = true },
+	{ .name = "I-exhaust32", .unit = "attempt", .n = 10000,
+	  .run = w_exhaust32 },
 	/* the size cache where there is one, else alloc/free */
-	{ "I-threads", "pair", 1000000, false, false, w_threads },
-	{ "I-mem", "IOVA", 100000, false, false, w_mem },
-	{ "I-deferred", "drain", 100000, false, true, w_deferred },
+	{ .name = "I-threads", .unit = "pair", .n = 1000000,
+	  .run = w_threads, .variant_ratio = true },
+	/* I-threads through alloc/free and the tree on every impl */
+	{ .name = "I-threads-tree", .unit = "pair", .n = 1000000,
+	  .run = w_threads_tree, .variant_ratio = true },
+	{ .name = "I-mem", .unit = "IOVA", .n = 100000, .run = w_mem },
+	{ .name = "I-deferred", .unit = "drain", .n = 100000,
+	  .deferral = true, .run = w_deferred },
 };
 const size_t i_workload_count = sizeof(i_workloads) / sizeof(i_workloads[0]);

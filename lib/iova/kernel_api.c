@@ -489,21 +489,20 @@ LIBIOVA_EXPORT unsigned long alloc_iova_fast(struct iova_domain *iovad,
 					     bool flush_rcache)
 {
 	unsigned int log_size;
+	unsigned long pfn;
 	struct iova *iova;
 
 	if (!iova_domain_ready(iovad) || !size)
 		return 0;
 	size = fast_size(size);
 	log_size = (unsigned int)iova_ulong_log2_ceil(size);
-	if (log_size < iova_rcaches_classes(iovad->rcaches)) {
-		unsigned long pfn = iova_rcache_get(iovad->rcaches, log_size,
-						    iovad->start_pfn,
-						    limit_pfn);
-		if (pfn) {
-			if (unlikely(iovad->checked_free))
-				set_cached(iovad, pfn, false);
-			return pfn;
-		}
+	/* 0 also when the domain has no caches, or none of this size */
+	pfn = iova_rcache_get(iovad->rcaches, log_size, iovad->start_pfn,
+			      limit_pfn);
+	if (pfn) {
+		if (unlikely(iovad->checked_free))
+			set_cached(iovad, pfn, false);
+		return pfn;
 	}
 	for (;;) {
 		iova = alloc_iova(iovad, size, limit_pfn, true);
@@ -566,8 +565,7 @@ LIBIOVA_EXPORT void free_iova_fast(struct iova_domain *iovad,
 		free_fast_checked(iovad, pfn, size, log_size);
 		return;
 	}
-	if (log_size < iova_rcaches_classes(iovad->rcaches) &&
-	    iova_rcache_put(iovad, iovad->rcaches, log_size, pfn))
+	if (iova_rcache_put(iovad, iovad->rcaches, log_size, pfn))
 		return;
 	free_iova(iovad, pfn);
 }

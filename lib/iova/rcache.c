@@ -168,7 +168,13 @@ static inline unsigned int current_cpu(void)
 static struct iova_cpu_rcache *this_cpu(struct iova_rcaches *rc,
 					unsigned int log_size)
 {
-	return &rc->cpu[log_size * rc->nr_cpus + current_cpu() % rc->nr_cpus];
+	unsigned int cpu = current_cpu();
+
+	/* a CPU brought online after the caches were made (rare) shares a
+	 * slot; no division on the way for the others */
+	if (unlikely(cpu >= rc->nr_cpus))
+		cpu %= rc->nr_cpus;
+	return &rc->cpu[log_size * rc->nr_cpus + cpu];
 }
 
 /* A CPU slot's lock.  Its holder is nearly always the thread running on
@@ -218,9 +224,12 @@ static unsigned long mag_pop(struct iova_magazine *mag, unsigned long span,
 unsigned long iova_rcache_get(struct iova_rcaches *rc, unsigned int log_size,
 			      unsigned long min, unsigned long max)
 {
-	struct iova_cpu_rcache *c = this_cpu(rc, log_size);
+	struct iova_cpu_rcache *c;
 	unsigned long span = 1UL << log_size, pfn;
 
+	if (!rc || log_size >= rc->nr_classes)
+		return 0;
+	c = this_cpu(rc, log_size);
 	slot_lock(c);
 	pfn = mag_pop(c->loaded, span, min, max);
 	if (!pfn) {
@@ -263,10 +272,13 @@ static void release_mag(struct iova_domain *iovad, struct iova_rcaches *rc,
 bool iova_rcache_put(struct iova_domain *iovad, struct iova_rcaches *rc,
 		     unsigned int log_size, unsigned long pfn)
 {
-	struct iova_cpu_rcache *c = this_cpu(rc, log_size);
+	struct iova_cpu_rcache *c;
 	struct iova_magazine *spill = NULL;
 	bool done = true;
 
+	if (!rc || log_size >= rc->nr_classes)
+		return false;
+	c = this_cpu(rc, log_size);
 	slot_lock(c);
 	if (mag_count(c->loaded) == IOVA_MAG_SIZE &&
 	    mag_count(c->prev) < IOVA_MAG_SIZE) {

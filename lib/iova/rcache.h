@@ -32,13 +32,15 @@ unsigned int iova_rcaches_classes(const struct iova_rcaches *rc);
 
 /*
  * A cached pfn of class @log_size whose range lies inside [@min, @max], or
- * 0.  Lock-free of the domain lock; takes the CPU slot's lock.
+ * 0 (also when @rc is NULL or has no such class).  Lock-free of the domain
+ * lock; takes the CPU slot's lock.
  */
 unsigned long iova_rcache_get(struct iova_rcaches *rc, unsigned int log_size,
 			      unsigned long min, unsigned long max);
 
-/* Cache @pfn of class @log_size; false if there is no room (the caller
- * frees it then).  May call release for a full magazine's pfns. */
+/* Cache @pfn of class @log_size; false if there is no room or no such
+ * class, or @rc is NULL (the caller frees it then).  May call release for
+ * a full magazine's pfns. */
 bool iova_rcache_put(struct iova_domain *iovad, struct iova_rcaches *rc,
 		     unsigned int log_size, unsigned long pfn);
 

@@ -221,9 +221,10 @@ static inline void ma_prefetch(const struct maple_node *node)
 {
 	const char *p = (const char *)node;
 
-	__builtin_prefetch(p + 64);
-	__builtin_prefetch(p + 128);
-	__builtin_prefetch(p + 192);
+	/* the first line is the one being read already */
+	__builtin_prefetch(p + 1 * CACHELINE_SIZE);
+	__builtin_prefetch(p + 2 * CACHELINE_SIZE);
+	__builtin_prefetch(p + 3 * CACHELINE_SIZE);
 }
 
 /* ---- parent links ---------------------------------------------------- */

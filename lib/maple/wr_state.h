@@ -76,6 +76,9 @@ enum wr_store_type {
 	wr_none,       /* an erase of a NULL range: nothing to do, 0 nodes */
 	wr_exists,     /* an insert over something: -EEXIST, 0 nodes */
 	wr_exact_fit,  /* exactly one existing range: a slot store, 0 nodes */
+	wr_append,     /* an entry over the tail of a leaf's last range,
+			* with room, not in RCU mode: the slots after the
+			* data end are written, 0 nodes */
 	wr_in_place,   /* fits its leaf, not in RCU mode: the leaf is
 			* rewritten where it is, 0 nodes */
 	wr_node_store, /* fits its leaf, RCU mode: a new leaf, 1 node */

@@ -393,6 +393,12 @@ static enum wr_store_type classify(struct ma_wr_state *wr, enum wr_mode mode)
 		     (lv.end > 0 && (loff == 0 || lv.slots[loff - 1]) &&
 		      (loff == lv.end || lv.slots[loff + 1]))))
 			return wr_exact_fit;
+		if (wr->entry && loff == lv.end && !mt_in_rcu(mt) &&
+		    lv.end + (view_first(&lv, loff) < wr->first) +
+				    (wr->last < lv.max) <
+			    MAPLE_RANGE64_SLOTS)
+			/* sequential stores, bottom-up allocation */
+			return wr_append;
 	} else {
 		if (mode == WR_INSERT &&
 		    range_occupied(mt, wr->first, wr->last))
@@ -471,6 +477,31 @@ static void wr_slot_store(struct ma_wr_state *wr)
 				      !wr->entry);
 }
 
+/*
+ * An entry over part of the leaf's last range, which keeps its content
+ * before and after the entry: at most two new items, written after the
+ * data end, nothing before it moved (not in RCU mode: no reader sees the
+ * slots change).  The pivots from the old end on hold the leaf's max
+ * already, as the new end's does.
+ */
+static void wr_append_leaf(struct ma_wr_state *wr)
+{
+	unsigned int D = wr->lo.depth - 1, i = wr->lo.offset[D];
+	struct maple_node *leaf = mte_to_node(wr->lo.node[D]);
+	unsigned long *pivots = leaf->r.pivot;
+	void **slots = leaf->r.slot;
+	unsigned long start = i ? pivots[i - 1] + 1 : wr->lo.min[D];
+
+	if (start < wr->first)
+		pivots[i++] = wr->first - 1;
+	slots[i] = wr->entry;
+	if (wr->last < wr->lo.max[D]) {
+		pivots[i] = wr->last;
+		slots[i + 1] = wr->content;
+	}
+	path_update_gaps(wr->mt, &wr->lo, D);
+}
+
 /* The leaf rewritten where it is (not in RCU mode: no reader sees it). */
 static void wr_rewrite_leaf(struct ma_wr_state *wr)
 {
@@ -510,6 +541,9 @@ static void *wr_write(struct ma_state *mas, void *entry, gfp_t gfp,
 		return write_failed(mas, -EEXIST);
 	case wr_exact_fit:
 		wr_slot_store(&wr);
+		break;
+	case wr_append:
+		wr_append_leaf(&wr);
 		break;
 	case wr_in_place:
 		wr_rewrite_leaf(&wr);

@@ -162,6 +162,45 @@ static void test_in_place_paths(void **state)
 	t_fini(&t);
 }
 
+/*
+ * An entry over part of a leaf's last range: the one or two new items go
+ * after the data end (an append), with what was there kept before and
+ * after the entry, in leaves that end in NULL and in an entry, at the
+ * tree's right edge and inside it.  No node is taken outside RCU mode.
+ */
+static void test_append_shapes(void **state)
+{
+	static const unsigned int flags[] = { 0, MT_FLAGS_ALLOC_RANGE };
+	struct t t;
+
+	(void)state;
+	for (unsigned int f = 0; f < 2; f++) {
+		uint64_t before;
+
+		t_init(&t, flags[f]);
+		/* a root leaf: NULL tail split after, before and around */
+		t_store(&t, 100, 199, V(1));
+		before = allocs(&t);
+		t_store(&t, 200, 209, V(2));          /* at the tail's start */
+		t_store(&t, 300, ULONG_MAX, V(3));    /* to the tree's end */
+		t_store(&t, 250, 259, V(4));          /* inside the NULL */
+		t_store(&t, 400, 409, V(5));          /* inside an entry */
+		assert_int_equal(allocs(&t), before);
+		t_check(&t);
+		t_fini(&t);
+
+		/* the last range of a leaf that is not the rightmost */
+		t_init(&t, flags[f]);
+		t_fill(&t, 3000);
+		for (unsigned long i = 0; i < 3000; i += 97) {
+			/* the gap after entry i is [10i + 6, 10i + 9] */
+			t_store(&t, 10 * i + 7, 10 * i + 7, V(100000 + i));
+			t_check(&t);
+		}
+		t_fini(&t);
+	}
+}
+
 /* In RCU mode the same stores build a new node (one each) instead. */
 static void test_node_store_rcu(void **state)
 {
@@ -484,6 +523,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_root_each_height),
 		cmocka_unit_test(test_in_place_paths),
+		cmocka_unit_test(test_append_shapes),
 		cmocka_unit_test(test_node_store_rcu),
 		cmocka_unit_test(test_split_each_height),
 		cmocka_unit_test(test_rebalance),

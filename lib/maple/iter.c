@@ -38,10 +38,56 @@ static void *iter_here(struct ma_state *mas)
 }
 
 /*
+ * Step from the end of the leaf @mas is on to the first slot of the leaf
+ * after it, through their parent instead of from the root: the leaf's
+ * parent link gives the parent and the slot, and the next slot of that
+ * parent is the next leaf, if its upper bound is a pivot of the parent
+ * (not its last slot, whose bound the parent does not hold).  Under RCU
+ * every node is checked live after what was read from it, and the
+ * parent's pivot must still end where this leaf ended; false (walk from
+ * the root instead) when any of it does not hold.
+ */
+static bool iter_next_leaf(struct ma_state *mas)
+{
+	struct maple_node *leaf = mte_to_node(mas->node), *parent, *next;
+	uintptr_t link = CMM_LOAD_SHARED(leaf->parent);
+	enum maple_type ptype;
+	struct maple_enode *enode;
+	unsigned long *pivots, max;
+	unsigned int slot;
+
+	if (link == (uintptr_t)leaf || (link & MAPLE_PARENT_ROOT))
+		return false; /* dead, or the root leaf */
+	parent = (struct maple_node *)(link & MAPLE_ENODE_ADDR_MASK);
+	slot = (unsigned int)((link & MAPLE_PARENT_SLOT_MASK) >>
+			      MAPLE_PARENT_SLOT_SHIFT);
+	ptype = link & MAPLE_PARENT_ARANGE ? maple_arange_64 : maple_range_64;
+	if (slot + 2 >= ma_type_slots(ptype))
+		return false; /* the next slot's bound is not in the parent */
+	pivots = ma_pivots(parent, ptype);
+	if (pivots[slot] != mas->max || pivots[slot + 1] <= mas->max)
+		return false;
+	max = pivots[slot + 1];
+	enode = rcu_dereference(ma_slots(parent, ptype)[slot + 1]);
+	if (ma_dead_node(parent) || !enode ||
+	    !ma_is_leaf(mte_node_type(enode)))
+		return false;
+	next = mte_to_node(enode);
+	mas->node = enode;
+	mas->min = mas->max + 1;
+	mas->max = max;
+	mas->offset = 0;
+	mas->end = (unsigned char)ma_data_end(next, maple_leaf_64, max);
+	ma_set_slot_range(mas);
+	return !ma_dead_node(next);
+}
+
+/*
  * Move to the range after the current one; false at the end of the tree.
- * Crossing into another leaf walks from the root again; under RCU a
- * writer may meanwhile have stored a range straddling that point, so the
- * range found is clamped to start after what was already returned: an
+ * Crossing into the next leaf goes through the parent when it can
+ * (iter_next_leaf), else walks from the root again; under RCU a writer
+ * may meanwhile have stored a range straddling that point, so the range
+ * found is clamped to start after what was already returned: an
  * iteration never goes back or overlaps itself.
  */
 static bool iter_step_next(struct ma_state *mas)
@@ -56,6 +102,9 @@ static bool iter_step_next(struct ma_state *mas)
 		/* the range was read from the node: was it whole? */
 		if (!ma_dead_node(mte_to_node(mas->node)))
 			return true;
+	} else if (mas->node && mas->last == mas->max &&
+		   iter_next_leaf(mas)) {
+		return true;
 	}
 	ma_descend(mas, from);
 	if (mas->index < from)

@@ -42,16 +42,6 @@ void path_walk(struct maple_tree *mt, unsigned long index,
 	path->depth = d;
 }
 
-/* Set mas->index and mas->last to the range of the slot mas is on. */
-void ma_set_slot_range(struct ma_state *mas)
-{
-	struct maple_node *node = mte_to_node(mas->node);
-	unsigned long *pivots = ma_pivots(node, maple_leaf_64);
-
-	mas->index = mas->offset ? pivots[mas->offset - 1] + 1 : mas->min;
-	mas->last = mas->offset < mas->end ? pivots[mas->offset] : mas->max;
-}
-
 /*
  * Position @mas on the range holding @index and return its entry.  Sets
  * status (ma_none, ma_root or ma_active), index and last; for ma_active

@@ -38,8 +38,16 @@ void path_walk(struct maple_tree *mt, unsigned long index,
  */
 void *ma_descend(struct ma_state *mas, unsigned long index);
 
-/* Set mas->index and mas->last to the range of the leaf slot mas is on. */
-void ma_set_slot_range(struct ma_state *mas);
+/* Set mas->index and mas->last to the range of the leaf slot mas is on.
+ * Inline: an iteration calls it on every step. */
+static inline void ma_set_slot_range(struct ma_state *mas)
+{
+	struct maple_node *node = mte_to_node(mas->node);
+	unsigned long *pivots = ma_pivots(node, maple_leaf_64);
+
+	mas->index = mas->offset ? pivots[mas->offset - 1] + 1 : mas->min;
+	mas->last = mas->offset < mas->end ? pivots[mas->offset] : mas->max;
+}
 
 /* The entry at @index, without a maple state: mtree_load's descent. */
 void *ma_lookup(struct maple_tree *mt, unsigned long index);

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 
+#include "gap.h"
 #include "supply.h"
 #include "write.h"
 
@@ -32,14 +33,16 @@ struct alloc_args {
 static int alloc_op(struct ma_state *mas, gfp_t gfp, void *arg)
 {
 	struct alloc_args *a = arg;
+	struct maple_path path;
 	int ret;
 
 	mas_reset(mas);
-	ret = a->rev ? mas_empty_area_rev(mas, a->min, a->max, a->size)
-		     : mas_empty_area(mas, a->min, a->max, a->size);
+	/* the search's way down to the free range is the store's: it is
+	 * not walked twice */
+	ret = gap_find(mas, a->min, a->max, a->size, a->rev, &path);
 	if (ret)
 		return ret;
-	wr_store(mas, a->entry, gfp);
+	wr_store_walked(mas, a->entry, gfp, &path);
 	return mas_is_err(mas) ? xa_err(mas->node) : 0;
 }
 
@@ -85,19 +88,21 @@ static int cyclic_op(struct ma_state *mas, gfp_t gfp, void *arg)
 	struct alloc_args *a = arg;
 	unsigned long lo = a->min, hi = a->max;
 	unsigned long min = *a->next > lo ? *a->next : lo;
+	struct maple_path path;
 	int ret;
 
 	mas_reset(mas);
 	a->wrapped = false;
-	ret = min <= hi ? mas_empty_area(mas, min, hi, 1) : -EBUSY;
+	ret = min <= hi ? gap_find(mas, min, hi, 1, false, &path) : -EBUSY;
 	if (ret == -EBUSY && min > lo) {
 		/* below where the first search began, and never above hi */
-		ret = mas_empty_area(mas, lo, min - 1 < hi ? min - 1 : hi, 1);
+		ret = gap_find(mas, lo, min - 1 < hi ? min - 1 : hi, 1, false,
+			       &path);
 		a->wrapped = true;
 	}
 	if (ret)
 		return ret;
-	wr_store(mas, a->entry, gfp);
+	wr_store_walked(mas, a->entry, gfp, &path);
 	if (mas_is_err(mas))
 		return xa_err(mas->node);
 	/* the lock is still held: record the wrap while it is */

@@ -136,6 +136,10 @@ struct gap_search {
 	unsigned long found;    /* first index of the result */
 	unsigned long free_lo, free_hi; /* the free range it lies in; after
 					 * giving up, the last one passed */
+	/* optional: the path from the root to the result's leaf, recorded
+	 * on the way down (a failed branch is overwritten by the next) */
+	struct maple_path *path;
+	unsigned int depth;     /* of the node being searched */
 };
 
 /*
@@ -203,6 +207,11 @@ search_node(struct gap_search *s, struct maple_enode *enode,
 	unsigned int i;
 
 	ma_prefetch(node);
+	if (s->path) {
+		s->path->node[s->depth] = enode;
+		s->path->min[s->depth] = min;
+		s->path->max[s->depth] = max;
+	}
 	if (rev)
 		edge = s->max < max ? s->max : max;
 	else
@@ -215,12 +224,24 @@ search_node(struct gap_search *s, struct maple_enode *enode,
 			unsigned long first = i ? pivots[i - 1] + 1 : min;
 			unsigned long last = i < npivots ? pivots[i] : max;
 
+			bool found;
+
 			/* past the window's far edge: nothing more here */
 			if (rev ? last < s->min : first > s->max)
 				return false;
-			if (leaf ? fit(s, first, last, rev)
-				 : rev ? search_rev(s, slots[i], first, last)
-				       : search_fwd(s, slots[i], first, last))
+			if (s->path)
+				s->path->offset[s->depth] = (unsigned char)i;
+			if (leaf) {
+				found = fit(s, first, last, rev);
+				if (found && s->path)
+					s->path->depth = s->depth + 1;
+			} else {
+				s->depth++;
+				found = rev ? search_rev(s, slots[i], first, last)
+					    : search_fwd(s, slots[i], first, last);
+				s->depth--;
+			}
+			if (found)
 				return true;
 		}
 		if (rev ? i == 0 : i >= npivots || pivots[i] >= max)
@@ -243,18 +264,20 @@ static bool search_rev(struct gap_search *s, struct maple_enode *enode,
 
 static int empty_area(struct ma_state *mas, unsigned long min,
 		      unsigned long max, unsigned long size, unsigned long align,
-		      unsigned int max_misses, bool rev)
+		      unsigned int max_misses, bool rev, struct maple_path *path)
 {
 	struct maple_tree *mt = mas->tree;
 	struct gap_search s = { .min = min, .max = max, .size = size,
 				.mask = ~(align - 1),
-				.max_misses = max_misses };
+				.max_misses = max_misses, .path = path };
 	void *root = mt->ma_root;
 	bool ok;
 
 	if (size == 0 || min > max || max - min < size - 1 || !align ||
 	    (align & (align - 1)))
 		return -EINVAL;
+	if (path)
+		path->depth = 0; /* no leaf: a tree without a root node */
 	if (!root) {
 		ok = fit(&s, 0, ULONG_MAX, rev);
 	} else if (!ma_root_is_node(root)) {
@@ -282,16 +305,22 @@ static int empty_area(struct ma_state *mas, unsigned long min,
 	return 0;
 }
 
+int gap_find(struct ma_state *mas, unsigned long min, unsigned long max,
+	     unsigned long size, bool rev, struct maple_path *path)
+{
+	return empty_area(mas, min, max, size, 1, 0, rev, path);
+}
+
 LIBIOVA_EXPORT int mas_empty_area(struct ma_state *mas, unsigned long min,
 				  unsigned long max, unsigned long size)
 {
-	return empty_area(mas, min, max, size, 1, 0, false);
+	return empty_area(mas, min, max, size, 1, 0, false, NULL);
 }
 
 LIBIOVA_EXPORT int mas_empty_area_rev(struct ma_state *mas, unsigned long min,
 				      unsigned long max, unsigned long size)
 {
-	return empty_area(mas, min, max, size, 1, 0, true);
+	return empty_area(mas, min, max, size, 1, 0, true, NULL);
 }
 
 LIBIOVA_EXPORT int mas_empty_area_aligned(struct ma_state *mas,
@@ -299,5 +328,5 @@ LIBIOVA_EXPORT int mas_empty_area_aligned(struct ma_state *mas,
 					  unsigned long size, unsigned long align,
 					  unsigned int max_misses, bool rev)
 {
-	return empty_area(mas, min, max, size, align, max_misses, rev);
+	return empty_area(mas, min, max, size, align, max_misses, rev, NULL);
 }

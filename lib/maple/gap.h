@@ -32,4 +32,14 @@ void path_slot_gap_changed(struct maple_tree *mt, struct maple_path *path,
 /* Fill an arange node's end and largest-gap metadata. */
 void ma_set_meta(struct maple_node *node, unsigned int end);
 
+/*
+ * mas_empty_area (@rev false) or mas_empty_area_rev, recording in @path
+ * the way from the root to the leaf holding the result (path->depth 0:
+ * the tree has no root node), as path_walk() to mas->index would: a
+ * store of the result under the same lock hold need not walk again
+ * (wr_store_walked, write.h).  Under the write lock.
+ */
+int gap_find(struct ma_state *mas, unsigned long min, unsigned long max,
+	     unsigned long size, bool rev, struct maple_path *path);
+
 #endif /* LIBIOVA_MAPLE_GAP_H */

@@ -24,6 +24,7 @@
  *
  * Locking: the caller holds the tree's write lock.
  */
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
@@ -294,6 +295,23 @@ static bool erase_range(struct ma_wr_state *wr, const struct leaf_view *v,
 	return false;
 }
 
+/* Debug builds: a walked path handed in is the one path_walk() finds. */
+static void check_walked(struct maple_tree *mt, unsigned long index,
+			 const struct maple_path *walked)
+{
+	struct maple_path p;
+
+	path_walk(mt, index, &p, 0);
+	assert(p.depth == walked->depth);
+	for (unsigned int d = 0; d < p.depth; d++)
+		assert(p.node[d] == walked->node[d] &&
+		       p.min[d] == walked->min[d] &&
+		       p.max[d] == walked->max[d] &&
+		       p.offset[d] == walked->offset[d]);
+	(void)p;
+	(void)walked;
+}
+
 /* A tree with no root node: the root entry (or nothing) seen as a leaf. */
 static enum wr_store_type classify_root(struct ma_wr_state *wr,
 					enum wr_mode mode)
@@ -331,7 +349,8 @@ static enum wr_store_type classify_root(struct ma_wr_state *wr,
  * leaves, the leaf-level items and the entry to return.  Changes nothing
  * but, for wr_none, the maple state.
  */
-static enum wr_store_type classify(struct ma_wr_state *wr, enum wr_mode mode)
+static enum wr_store_type classify(struct ma_wr_state *wr, enum wr_mode mode,
+				   const struct maple_path *walked)
 {
 	struct maple_tree *mt = wr->mt;
 	struct maple_big_node *b = &wr->big;
@@ -342,7 +361,13 @@ static enum wr_store_type classify(struct ma_wr_state *wr, enum wr_mode mode)
 	if (!ma_root_is_node(mt->ma_root))
 		return classify_root(wr, mode);
 
-	path_walk(mt, wr->first, &wr->lo, 0);
+	if (walked && walked->depth) {
+		wr->lo = *walked; /* the search's way down: the same walk */
+		if (LIBIOVA_DEBUG)
+			check_walked(mt, wr->first, walked);
+	} else {
+		path_walk(mt, wr->first, &wr->lo, 0);
+	}
 	D = wr->lo.depth - 1;
 	if (mode == WR_ERASE) {
 		leaf_view_init(&lv, wr->lo.node[D], wr->lo.min[D],
@@ -527,13 +552,13 @@ static void wr_set_root(struct ma_wr_state *wr, void *root, bool drop_root)
 
 /* The write itself: classify, act, publish. */
 static void *wr_write(struct ma_state *mas, void *entry, gfp_t gfp,
-		      enum wr_mode mode)
+		      enum wr_mode mode, const struct maple_path *walked)
 {
 	struct ma_wr_state wr;
 
 	ma_assert_write_locked(mas->tree, "a write");
 	wr_init(&wr, mas, entry, gfp);
-	wr.type = classify(&wr, mode);
+	wr.type = classify(&wr, mode, walked);
 	switch (wr.type) {
 	case wr_none:
 		return NULL;
@@ -586,17 +611,23 @@ static void *wr_write(struct ma_state *mas, void *entry, gfp_t gfp,
 
 void *wr_store(struct ma_state *mas, void *entry, gfp_t gfp)
 {
-	return wr_write(mas, entry, gfp, WR_STORE);
+	return wr_write(mas, entry, gfp, WR_STORE, NULL);
+}
+
+void *wr_store_walked(struct ma_state *mas, void *entry, gfp_t gfp,
+		      const struct maple_path *walked)
+{
+	return wr_write(mas, entry, gfp, WR_STORE, walked);
 }
 
 void *wr_insert(struct ma_state *mas, void *entry, gfp_t gfp)
 {
-	return wr_write(mas, entry, gfp, WR_INSERT);
+	return wr_write(mas, entry, gfp, WR_INSERT, NULL);
 }
 
 void *wr_erase(struct ma_state *mas, gfp_t gfp)
 {
-	return wr_write(mas, NULL, gfp, WR_ERASE);
+	return wr_write(mas, NULL, gfp, WR_ERASE, NULL);
 }
 
 unsigned int wr_node_count(struct ma_state *mas, void *entry)
@@ -604,6 +635,6 @@ unsigned int wr_node_count(struct ma_state *mas, void *entry)
 	struct ma_wr_state wr;
 
 	wr_init(&wr, mas, entry, 0);
-	wr.type = classify(&wr, WR_STORE);
+	wr.type = classify(&wr, WR_STORE, NULL);
 	return wr_nodes(&wr);
 }

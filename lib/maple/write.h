@@ -3,7 +3,7 @@
  * write.h - the write core behind every store, insert and erase
  * (write.c): classify the write, then do it.
  *
- * Floor 7 of lib/maple (docs/maple-tree.md): includes mas.h; write.c
+ * Floor 7 of lib/maple (docs/maple-tree.md): includes walk.h; write.c
  * itself uses every floor below.
  *
  * Locking: the caller holds the tree's write lock.  Allocation: only with
@@ -15,11 +15,18 @@
 #ifndef LIBIOVA_MAPLE_WRITE_H
 #define LIBIOVA_MAPLE_WRITE_H
 
-#include "mas.h"
+#include "walk.h"
 
 /* Store @entry over [mas->index, mas->last].  Returns the entry that was
  * at mas->index. */
 void *wr_store(struct ma_state *mas, void *entry, gfp_t gfp);
+
+/* wr_store() of a range whose leaf @walked leads to, from the root, as
+ * path_walk() to mas->index would: a search under the same lock hold
+ * recorded it (gap_find), so the store need not walk again.  @walked with
+ * depth 0 (no root node) walks as wr_store() does. */
+void *wr_store_walked(struct ma_state *mas, void *entry, gfp_t gfp,
+		      const struct maple_path *walked);
 
 /* wr_store(), failing with -EEXIST if the range holds anything (an entry
  * or XA_ZERO_ENTRY). */

@@ -200,6 +200,32 @@ static inline unsigned int ma_pivot_slot(const unsigned long *pivots,
 	return lo + hi;
 }
 
+/*
+ * A leaf's slot for @index and its data end (the slot of @max) in one
+ * pass over its pivots: a positioned maple state needs both, and the
+ * second count read the same pivots again.  The same sums as
+ * ma_pivot_slot.
+ */
+static inline unsigned int ma_leaf_slot_end(const unsigned long *pivots,
+					    unsigned long index,
+					    unsigned long max,
+					    unsigned int *end)
+{
+	unsigned int lo = 0, hi = 0, elo = 0, ehi = 0, i;
+	const unsigned int npivots = MAPLE_RANGE64_SLOTS - 1;
+
+	for (i = 0; i + 1 < npivots; i += 2) {
+		lo += pivots[i] < index;
+		hi += pivots[i + 1] < index;
+		elo += pivots[i] < max;
+		ehi += pivots[i + 1] < max;
+	}
+	lo += pivots[i] < index;
+	elo += pivots[i] < max;
+	*end = elo + ehi;
+	return lo + hi;
+}
+
 /* The last used slot of a node whose maximum is @max. */
 static inline unsigned int ma_data_end(struct maple_node *node,
 				       enum maple_type type,

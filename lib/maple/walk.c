@@ -84,14 +84,16 @@ retry:
 		unsigned int off;
 
 		ma_prefetch(node);
-		off = ma_pivot_slot(pivots, npivots, index);
-		entry = rcu_dereference(ma_slots(node, type)[off]);
 		if (ma_is_leaf(type)) {
+			unsigned int end;
+
+			off = ma_leaf_slot_end(pivots, index, max, &end);
+			entry = rcu_dereference(node->r.slot[off]);
 			mas->node = enode;
 			mas->min = min;
 			mas->max = max;
 			mas->offset = (unsigned char)off;
-			mas->end = (unsigned char)ma_data_end(node, type, max);
+			mas->end = (unsigned char)end;
 			ma_set_slot_range(mas);
 			/* all read from the leaf: was it whole? */
 			if (unlikely(ma_dead_node(node)))
@@ -99,6 +101,8 @@ retry:
 			mas->status = ma_active;
 			return entry;
 		}
+		off = ma_pivot_slot(pivots, npivots, index);
+		entry = rcu_dereference(ma_slots(node, type)[off]);
 		if (off > 0)
 			min = pivots[off - 1] + 1;
 		if (off < npivots)

@@ -182,6 +182,10 @@ static bool search_fwd(struct gap_search *s, struct maple_enode *enode,
 		       unsigned long min, unsigned long max);
 static bool search_rev(struct gap_search *s, struct maple_enode *enode,
 		       unsigned long min, unsigned long max);
+static bool search_fwd_rec(struct gap_search *s, struct maple_enode *enode,
+			   unsigned long min, unsigned long max);
+static bool search_rev_rec(struct gap_search *s, struct maple_enode *enode,
+			   unsigned long min, unsigned long max);
 
 /*
  * One node, scanned from the child holding the window's near edge towards
@@ -189,12 +193,14 @@ static bool search_rev(struct gap_search *s, struct maple_enode *enode,
  * the data end by itself.  A leaf is scanned for NULL slots, an internal
  * node for children whose gap (in allocation trees) is large enough; the
  * bounds of a slot are computed only for those.  Specialised per
- * direction (@rev is a constant in each caller): this loop is the gap
- * search's whole cost.
+ * direction and per recording of the path (@rev and @rec are constants
+ * in each caller): this loop is the gap search's whole cost, and a
+ * search that records nothing pays nothing for the ones that do.
  */
 static inline __attribute__((always_inline)) bool
 search_node(struct gap_search *s, struct maple_enode *enode,
-	    unsigned long min, unsigned long max, const bool rev)
+	    unsigned long min, unsigned long max, const bool rev,
+	    const bool rec)
 {
 	enum maple_type type = mte_node_type(enode);
 	struct maple_node *node = mte_to_node(enode);
@@ -207,7 +213,7 @@ search_node(struct gap_search *s, struct maple_enode *enode,
 	unsigned int i;
 
 	ma_prefetch(node);
-	if (s->path) {
+	if (rec) {
 		s->path->node[s->depth] = enode;
 		s->path->min[s->depth] = min;
 		s->path->max[s->depth] = max;
@@ -229,17 +235,22 @@ search_node(struct gap_search *s, struct maple_enode *enode,
 			/* past the window's far edge: nothing more here */
 			if (rev ? last < s->min : first > s->max)
 				return false;
-			if (s->path)
+			if (rec)
 				s->path->offset[s->depth] = (unsigned char)i;
 			if (leaf) {
 				found = fit(s, first, last, rev);
-				if (found && s->path)
+				if (found && rec)
 					s->path->depth = s->depth + 1;
-			} else {
+			} else if (rec) {
 				s->depth++;
+				found = rev ? search_rev_rec(s, slots[i], first,
+							     last)
+					    : search_fwd_rec(s, slots[i], first,
+							     last);
+				s->depth--;
+			} else {
 				found = rev ? search_rev(s, slots[i], first, last)
 					    : search_fwd(s, slots[i], first, last);
-				s->depth--;
 			}
 			if (found)
 				return true;
@@ -253,13 +264,25 @@ search_node(struct gap_search *s, struct maple_enode *enode,
 static bool search_fwd(struct gap_search *s, struct maple_enode *enode,
 		       unsigned long min, unsigned long max)
 {
-	return search_node(s, enode, min, max, false);
+	return search_node(s, enode, min, max, false, false);
 }
 
 static bool search_rev(struct gap_search *s, struct maple_enode *enode,
 		       unsigned long min, unsigned long max)
 {
-	return search_node(s, enode, min, max, true);
+	return search_node(s, enode, min, max, true, false);
+}
+
+static bool search_fwd_rec(struct gap_search *s, struct maple_enode *enode,
+			   unsigned long min, unsigned long max)
+{
+	return search_node(s, enode, min, max, false, true);
+}
+
+static bool search_rev_rec(struct gap_search *s, struct maple_enode *enode,
+			   unsigned long min, unsigned long max)
+{
+	return search_node(s, enode, min, max, true, true);
 }
 
 static int empty_area(struct ma_state *mas, unsigned long min,
@@ -283,6 +306,9 @@ static int empty_area(struct ma_state *mas, unsigned long min,
 	} else if (!ma_root_is_node(root)) {
 		/* the root entry occupies index 0 */
 		ok = fit(&s, 1, ULONG_MAX, rev);
+	} else if (path) {
+		ok = rev ? search_rev_rec(&s, root, 0, ULONG_MAX)
+			 : search_fwd_rec(&s, root, 0, ULONG_MAX);
 	} else {
 		ok = rev ? search_rev(&s, root, 0, ULONG_MAX)
 			 : search_fwd(&s, root, 0, ULONG_MAX);

@@ -193,20 +193,6 @@ static void wr_publish(struct ma_wr_state *wr)
 	struct maple_node *discard[MAPLE_HEIGHT_MAX];
 	unsigned int nr_discard = 0;
 
-	/* children of new internal nodes learn their parent */
-	for (unsigned int i = 0; i < wr->nr_new; i++) {
-		struct maple_enode *enode = wr->new_enodes[i];
-		enum maple_type type = mte_node_type(enode);
-		void **slots;
-
-		if (ma_is_leaf(type))
-			continue;
-		slots = ma_slots(mte_to_node(enode), type);
-		for (unsigned int s = 0; s < ma_type_slots(type) && slots[s];
-		     s++)
-			mte_set_parent(mte_to_node(slots[s]), enode, s);
-	}
-
 	if (wr->swap_node) {
 		unsigned int d = wr->swap_depth;
 		struct maple_enode *parent = wr->lo.node[d - 1];
@@ -235,6 +221,33 @@ static void wr_publish(struct ma_wr_state *wr)
 			mte_set_parent_root(mte_to_node(root), mt);
 		ma_set_height(mt, height);
 		rcu_assign_pointer(mt->ma_root, root);
+	}
+
+	/*
+	 * Children of new internal nodes learn their parent only now that
+	 * the new nodes are reachable: an iteration that steps to the next
+	 * leaf through a leaf's parent link (iter.c) must not reach nodes of
+	 * a write that is not published yet.  Until the old nodes are freed
+	 * below (marked dead first), a link still naming an old parent leads
+	 * to the tree as it was, as a walk begun before the write does.  An
+	 * internal root that gave way to its child is no parent of anything.
+	 */
+	for (unsigned int i = 0; i < wr->nr_new; i++) {
+		struct maple_enode *enode = wr->new_enodes[i];
+		enum maple_type type = mte_node_type(enode);
+		bool discarded = false;
+		void **slots;
+
+		if (ma_is_leaf(type))
+			continue;
+		for (unsigned int k = 0; k < nr_discard; k++)
+			discarded |= discard[k] == mte_to_node(enode);
+		if (discarded)
+			continue;
+		slots = ma_slots(mte_to_node(enode), type);
+		for (unsigned int s = 0; s < ma_type_slots(type) && slots[s];
+		     s++)
+			mte_set_parent(mte_to_node(slots[s]), enode, s);
 	}
 
 	for (unsigned int i = 0; i < wr->nr_levels; i++)

@@ -418,9 +418,6 @@ void rebuild_leaf(struct ma_wr_state *wr)
 	unsigned int d = wr->lo.depth - 1;
 	struct maple_enode *enode;
 
-	wr->nr_levels = 0;
-	wr->swap_node = NULL;
-	wr->drop_root = NULL;
 	wr->height = wr->lo.depth;
 	level_begin(wr, d);
 	enode = build_node(wr, maple_leaf_64, 0, wr->big.count, wr->lo.max[d]);
@@ -442,9 +439,6 @@ void rebuild(struct ma_wr_state *wr)
 	unsigned long lmin = b->min, rmax = b->pivot[b->count - 1];
 	unsigned int d;
 
-	wr->nr_levels = 0;
-	wr->swap_node = NULL;
-	wr->drop_root = NULL;
 	if (wr->lo.depth == 0) {
 		/* no root node yet: the items become the first leaf */
 		wr->height = 1;

@@ -12,6 +12,9 @@
  * number of nodes the whole write takes: what a retry asks for.  A write
  * state whose dry_run is set from the start only counts.
  *
+ * The write state comes as write.c's wr_init leaves it (no levels, no
+ * swap node, nothing to drop), with the leaf-level items gathered.
+ *
  * Locking: under the tree's write lock; nothing visible changes here.
  */
 #ifndef LIBIOVA_MAPLE_REBUILD_H

@@ -482,8 +482,12 @@ static void wr_init(struct ma_wr_state *wr, struct ma_state *mas, void *entry,
 	wr->first = mas->index;
 	wr->last = mas->last;
 	wr->erased = false;
+	/* what publishing reads, for the kinds that publish */
+	wr->nr_levels = 0;
+	wr->swap_node = NULL;
+	wr->drop_root = NULL;
 	/* the rest is set by the kind's own path: classify sets content,
-	 * the rebuild and the root cases what publishing reads */
+	 * the rebuild and the root cases the new root or node */
 }
 
 /* The nodes a classified write takes. */
@@ -556,9 +560,8 @@ static void wr_rewrite_leaf(struct ma_wr_state *wr)
  */
 static void wr_set_root(struct ma_wr_state *wr, void *root, bool drop_root)
 {
-	wr->nr_levels = 0;
-	wr->swap_node = NULL;
-	wr->drop_root = drop_root ? wr->mt->ma_root : NULL;
+	if (drop_root)
+		wr->drop_root = wr->mt->ma_root;
 	wr->new_root = root;
 	wr->height = 0;
 }

@@ -297,6 +297,31 @@ static inline void *iter_next_in_leaf(struct ma_state *mas, unsigned long max)
 	return NULL;
 }
 
+/*
+ * mas_find from a fresh state (every mt_find is one): the range holding
+ * the index if it has an entry, else, most often, an entry further along
+ * the same leaf.  Both without the general path's setup and scan; what
+ * is left over (the leaf exhausted, the limit reached, a root entry or an
+ * empty tree) continues there from where the descent left the state,
+ * exactly as if it had walked there itself.
+ */
+static inline void *iter_find_start(struct ma_state *mas, unsigned long max)
+{
+	void *entry;
+
+	if (mas->index > max)
+		return iter_move(mas, max, true, false, false);
+	entry = ma_descend(mas, mas->index);
+	if (entry)
+		return entry;
+	if (likely(mas->status == ma_active)) {
+		entry = iter_next_in_leaf(mas, max);
+		if (likely(entry))
+			return entry;
+	}
+	return iter_move(mas, max, true, false, false);
+}
+
 LIBIOVA_EXPORT void *mas_find(struct ma_state *mas, unsigned long max)
 {
 	if (likely(mas->status == ma_active)) {
@@ -304,6 +329,8 @@ LIBIOVA_EXPORT void *mas_find(struct ma_state *mas, unsigned long max)
 
 		if (likely(entry))
 			return entry;
+	} else if (mas->status == ma_start) {
+		return iter_find_start(mas, max);
 	}
 	return iter_move(mas, max, true, false, false);
 }

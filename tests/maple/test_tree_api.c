@@ -373,6 +373,58 @@ static void test_mas_states(void **state)
 	mtree_unlock(&f->mt);
 }
 
+/*
+ * mas_find from a fresh state, each way the first call can end: on the
+ * range holding the index, further along the same leaf, past the limit
+ * inside the leaf (and a later call with a larger limit then returns that
+ * entry), in the next leaf, and off the end of the tree.
+ */
+static void test_mas_find_from_start(void **state)
+{
+	struct fixture *f = *state;
+	MA_STATE(mas, &f->mt, 0, 0);
+
+	/* entries at 10 * i .. 10 * i + 5, NULL in between, many leaves */
+	for (unsigned long i = 0; i < 100; i++)
+		mtree_store_range(&f->mt, 10 * i, 10 * i + 5, V(i), GFP_KERNEL);
+	mtree_lock(&f->mt);
+
+	mas_set(&mas, 23);
+	assert_ptr_equal(mas_find(&mas, ULONG_MAX), V(2));
+	assert_int_equal(mas.index, 20);
+	assert_int_equal(mas.last, 25);
+
+	mas_set(&mas, 27);
+	assert_ptr_equal(mas_find(&mas, ULONG_MAX), V(3));
+	assert_int_equal(mas.index, 30);
+	assert_int_equal(mas.last, 35);
+	assert_ptr_equal(mas_find(&mas, ULONG_MAX), V(4));
+
+	mas_set(&mas, 27);
+	assert_null(mas_find(&mas, 29));
+	assert_int_equal(mas.status, ma_overflow);
+	assert_ptr_equal(mas_find(&mas, ULONG_MAX), V(3));
+	assert_int_equal(mas.index, 30);
+
+	/* a start past the limit finds nothing, and moves nowhere */
+	mas_set(&mas, 40);
+	assert_null(mas_find(&mas, 30));
+	assert_int_equal(mas.status, ma_overflow);
+
+	/* the gap at the end of every leaf leads into the next one */
+	for (unsigned long i = 0; i < 99; i++) {
+		mas_set(&mas, 10 * i + 6);
+		assert_ptr_equal(mas_find(&mas, ULONG_MAX), V(i + 1));
+		assert_int_equal(mas.index, 10 * i + 10);
+		assert_int_equal(mas.last, 10 * i + 15);
+	}
+
+	mas_set(&mas, 996);
+	assert_null(mas_find(&mas, ULONG_MAX));
+	assert_int_equal(mas.status, ma_overflow);
+	mtree_unlock(&f->mt);
+}
+
 static void test_bad_input(void **state)
 {
 	struct fixture *f = *state;
@@ -649,6 +701,7 @@ int main(void)
 		T(test_for_each),
 		T(test_mas_iteration),
 		T(test_mas_states),
+		T(test_mas_find_from_start),
 		T(test_bad_input),
 		TA(test_alloc_range),
 		TA(test_alloc_cyclic_bounds),

@@ -305,7 +305,8 @@ static inline void *iter_next_in_leaf(struct ma_state *mas, unsigned long max)
  * empty tree) continues there from where the descent left the state,
  * exactly as if it had walked there itself.
  */
-static inline void *iter_find_start(struct ma_state *mas, unsigned long max)
+static __attribute__((noinline)) void *
+iter_find_start(struct ma_state *mas, unsigned long max)
 {
 	void *entry;
 
@@ -399,9 +400,9 @@ LIBIOVA_EXPORT void *mt_find(struct maple_tree *mt, unsigned long *index,
 	if (*index > max)
 		return NULL;
 	ma_rcu_read_lock();
-	do {
+	entry = iter_find_start(&mas, max);
+	while (xa_is_zero(entry))
 		entry = mas_find(&mas, max);
-	} while (xa_is_zero(entry));
 	ma_rcu_read_unlock();
 	if (entry)
 		*index = mas.last + 1; /* 0 after ULONG_MAX: the end */

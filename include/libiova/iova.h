@@ -175,9 +175,11 @@ int init_iova_domain(struct iova_domain *iovad, unsigned long granule,
 		     unsigned long start_pfn);
 
 /*
- * iova_domain_init_rcaches - give @iovad its size caches (per-CPU
+ * iova_domain_init_rcaches - give @iovad its size caches (per-thread
  * magazines and a shared depot for 1 to 32 granules).  Returns 0, -EINVAL
  * (not initialized), -EEXIST (already has them), -ENOMEM.  Allocates.
+ * A thread's magazines are made on its first fast call on the domain and
+ * go to the depot when it exits (docs/iova.md, "Size caches").
  */
 int iova_domain_init_rcaches(struct iova_domain *iovad);
 
@@ -185,9 +187,13 @@ int iova_domain_init_rcaches(struct iova_domain *iovad);
  * iova_domain_flush_rcaches - give every IOVA held by @iovad's size caches
  * back to the domain, as alloc_iova_fast(..., flush_rcache = true) does
  * before its retry: afterwards the tree holds only live allocations and
- * reservations.  Returns 0 (also when the domain has no caches) or
- * -EINVAL (not initialized).  Takes each CPU slot's lock, then the domain
- * lock once per IOVA given back; may block briefly; allocates nothing.
+ * reservations (IOVAs that other threads free while the flush runs may
+ * be cached again).  Returns 0 (also when the domain has no caches) or
+ * -EINVAL (not initialized).  Takes the caches' process-wide lock, waits
+ * for each thread that is inside a fast call on @iovad to leave it (a
+ * few dozen instructions, unless that thread is preempted there), then
+ * takes the domain lock once per IOVA given back; may block briefly;
+ * allocates nothing.  Must not be called with the domain lock held.
  */
 int iova_domain_flush_rcaches(struct iova_domain *iovad);
 
@@ -276,7 +282,10 @@ struct iova *reserve_iova(struct iova_domain *iovad, unsigned long pfn_lo,
  * aligned, from the size cache if it has one, else as alloc_iova().  Sizes
  * below 32 are rounded up to a power of two (free with the same @size).
  * If that fails and @flush_rcache is true, every cached IOVA is given back
- * and the allocation retried once.  Returns the first pfn, or 0.
+ * (as iova_domain_flush_rcaches) and the allocation retried once.
+ * Returns the first pfn, or 0.  The cache's part takes no lock (the
+ * calling thread's own magazines); may allocate (a thread's first
+ * magazines).
  */
 unsigned long alloc_iova_fast(struct iova_domain *iovad, unsigned long size,
 			      unsigned long limit_pfn, bool flush_rcache);

@@ -197,7 +197,9 @@ int iova_space_stats(struct iova_space *space, struct iova_space_stats *st);
 int iova_space_window(struct iova_space *space, unsigned int index,
 		      struct iova_range *window, uint64_t *largest_hole);
 
-/* Give every cached allocation back to the tree.  Returns 0 or -EINVAL. */
+/* Give every cached allocation back to the tree, every thread's (as
+ * iova_domain_flush_rcaches in <libiova/iova.h>, which says how it waits
+ * for the threads).  Returns 0 or -EINVAL. */
 int iova_space_flush_cache(struct iova_space *space);
 
 #ifdef __cplusplus

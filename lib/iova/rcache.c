@@ -1,136 +1,156 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * rcache.c - floor 1 of lib/iova (rcache.h), a leaf: size caches, freed
- * IOVAs of the small power-of-two sizes kept for reuse, so that most
- * allocations and frees skip the tree.
+ * rcache.c - floor 1 of lib/iova (rcache.h): size caches, freed IOVAs of
+ * the small power-of-two sizes kept for reuse, so that most allocations
+ * and frees skip the tree.  A cached pfn stays allocated in the tree.
  *
- * As in the kernel: per CPU and size class, a "loaded" and a "previous"
- * magazine of up to IOVA_MAG_SIZE pfns; behind them a per-class depot of
- * full magazines.  A cached pfn stays allocated in the tree.
+ * Per thread and size class, a "loaded" and a "previous" magazine of up
+ * to IOVA_MAG_SIZE pfns; behind them a per-class depot (magazine.h) of
+ * full magazines, shared by all threads.  Per thread, not per CPU as in
+ * the kernel (docs/iova.md, "Size caches"): a CPU's slot needs a lock,
+ * and its locked exchange was most of the fast path's cost.
  *
- * Per CPU, not per thread (docs/iova.md): memory is bounded by the number
- * of CPUs whatever the number of threads, and nothing has to be handed
- * back when a thread exits.  The CPU number only picks a slot; the slot's
- * spinlock protects it, so a thread that migrates between picking and
- * locking merely uses another CPU's slot, correctly.  Both are inline
- * (the CPU read from the thread's rseq area, the lock an exchange): the
- * fast path is a few tens of instructions, and the calls to
- * sched_getcpu() and pthread_spin_lock() were a third of it.
+ * A thread's magazines for one cache set hang off its struct
+ * thread_cache as one struct thread_mags, which only that thread uses and
+ * changes.  Another thread takes them in three cases, each under
+ * caches_lock:
  *
- * Locking: a CPU slot's spinlock, then (briefly) the class's depot mutex.
- * The release callback (which takes the domain lock) is only called with
- * no cache lock held.
+ *   flush    exchanges the pointer for NULL, then waits until the owner is
+ *            not inside a get or put that may have loaded it before the
+ *            exchange (the handshake below), then gives their pfns back;
+ *            the owner's next call starts a fresh set;
+ *   exit     the thread's table destructor moves its magazines into the
+ *            depots (no bound: nothing may be lost and no lock but the
+ *            depot's may be taken here) and unlinks its caches;
+ *   destroy  frees every thread's caches of the set and forgets them in
+ *            each thread's table.
+ *
+ * The handshake.  The owner makes its cache's seq odd before it loads the
+ * pointer and even again when it is done with the set.  The flusher
+ * exchanges the pointer, then reads seq: if odd, the owner may hold the
+ * old set, and the flusher waits for seq to move.  For this the owner's
+ * store to seq must be ordered before its load of the pointer, as the
+ * flusher's exchange is before its read of seq.  The owner orders it with
+ * a compiler barrier only, and the flusher makes up for it with one
+ * membarrier() (MEMBARRIER_CMD_PRIVATE_EXPEDITED), which runs a full
+ * barrier on every CPU running one of the process's threads: the
+ * fast path then has no atomic instruction and no fence.  Where
+ * membarrier() cannot be used, the owner issues a full fence instead.
+ * liburcu's read-side critical section would do the same job, but reaches
+ * its per-thread state through three TLS descriptor calls per operation
+ * here (another library's TLS), which cost more than the lock it saves.
+ *
+ * Locking, in order: caches_lock (process-wide; creation of a thread's
+ * cache, thread exit, flush, destroy, counts: never on the fast path),
+ * then a depot's lock.  An owner never takes caches_lock while its seq is
+ * odd, so a flush waiting under caches_lock cannot deadlock with it.  The
+ * release callback (which takes the domain lock) is only called with no
+ * cache lock held.
  */
-#define _GNU_SOURCE /* sched_getcpu */
-#include <limits.h>
+#include <linux/membarrier.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
-#if __has_include(<sys/rseq.h>)
-#include <sys/rseq.h>
-#endif
 
 #include <urcu/arch.h> /* caa_cpu_relax */
+#include <urcu/list.h>
 
-#include "compiler.h"
+#include "magazine.h"
 #include "rcache.h"
 
-#define IOVA_MAG_SIZE 126  /* pfns per magazine: 1 KiB with its header */
-#define IOVA_DEPOT_MAX 32  /* full magazines a class's depot keeps */
+#define IOVA_DEPOT_MAX 32 /* full magazines a class's depot keeps */
 
-/*
- * 1 KiB, cache-line aligned: magazines move between CPUs through the
- * depot, and two CPUs' magazines must not share a line.
- *
- * lowest bounds the pfns from below: no pfn of the magazine is under it.
- * A push lowers it; a pop leaves it (it may then be below every pfn held,
- * still a bound); a search that looks at every pfn and finds none sets it
- * exactly.  A request whose limit is below it skips the magazine without
- * a look: a device with a 32-bit mask in a domain whose caches hold
- * mostly higher IOVAs pays one comparison per magazine, not one per pfn.
- */
-struct iova_magazine {
-	_Alignas(CACHELINE_SIZE) unsigned long size;
-	unsigned long lowest;
-	unsigned long pfns[IOVA_MAG_SIZE];
+struct mag_pair {
+	struct iova_magazine *loaded, *prev; /* NULL: empty, not allocated */
 };
 
-_Static_assert(sizeof(struct iova_magazine) == 1024, "a magazine is 1 KiB");
+/* One thread's magazines of one cache set: changed only by the thread
+ * that owns them, taken whole by a flush. */
+struct thread_mags {
+	_Atomic unsigned long cached; /* pfns held; written by the owner */
+	struct thread_mags *next;     /* on a flush's list, once taken */
+	struct mag_pair cls[];        /* [nr_classes] */
+};
 
-static struct iova_magazine *mag_new(void)
-{
-	struct iova_magazine *mag =
-		aligned_alloc(_Alignof(struct iova_magazine), sizeof(*mag));
+struct thread_table;
 
-	if (mag) {
-		mag->size = 0;
-		mag->lowest = ULONG_MAX;
-	}
-	return mag;
-}
+/* A thread's cache of one cache set. */
+struct thread_cache {
+	_Atomic unsigned long seq;          /* odd: the owner is in get/put */
+	_Atomic(struct thread_mags *) mags; /* the owner's, or NULL */
+	_Atomic uint64_t hits, misses;      /* written by the owner */
+	struct iova_rcaches *rc;
+	struct thread_table *table;         /* the owner's */
+	struct cds_list_head node;          /* in rc->threads */
+};
 
-static void mag_push(struct iova_magazine *mag, unsigned long pfn)
-{
-	mag->pfns[mag->size++] = pfn;
-	if (pfn < mag->lowest)
-		mag->lowest = pfn;
-}
-
-struct iova_cpu_rcache {
-	_Atomic int lock; /* slot_lock() */
-	struct iova_magazine *loaded, *prev; /* NULL: empty, not allocated */
-	uint64_t hits, misses;
-} __attribute__((aligned(CACHELINE_SIZE)));
-
-struct iova_depot {
-	pthread_mutex_t lock;
-	unsigned int size;
-	struct iova_magazine *mags[IOVA_DEPOT_MAX];
+/* Each thread's caches, one per cache set it used.  last_rc/last_tc
+ * answer the fast path's lookup; the rest is under caches_lock. */
+struct thread_table {
+	_Atomic(struct iova_rcaches *) last_rc;
+	struct thread_cache *last_tc;
+	unsigned int nr;
+	struct thread_table_entry {
+		struct iova_rcaches *rc; /* NULL: a free entry */
+		struct thread_cache *tc;
+	} *e;
 };
 
 struct iova_rcaches {
-	unsigned int nr_classes, nr_cpus;
+	unsigned int nr_classes;
 	iova_rcache_release_fn release;
-	struct iova_depot *depots;          /* [class] */
-	struct iova_cpu_rcache *cpu;        /* [class * nr_cpus + cpu] */
+	struct iova_depot *depots;    /* [class] */
+	struct cds_list_head threads; /* thread_cache.node; caches_lock */
+	uint64_t gone_hits, gone_misses; /* of exited threads; caches_lock */
 };
 
-static unsigned long mag_count(const struct iova_magazine *mag)
+static pthread_mutex_t caches_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_key_t table_key;
+static pthread_once_t table_key_once = PTHREAD_ONCE_INIT;
+static bool table_key_ok;
+/* initial-exec: one load from the thread pointer, where the default
+ * model calls into the dynamic linker on every access (the library may
+ * still be dlopen()ed: glibc keeps static TLS room for a pointer) */
+static __thread struct thread_table *this_table
+	__attribute__((tls_model("initial-exec")));
+
+/* Set once, before the first cache set exists: flushes use membarrier()
+ * and owners a compiler barrier (true), or owners a fence (false). */
+static bool use_membarrier;
+static pthread_once_t membarrier_once = PTHREAD_ONCE_INIT;
+
+static void membarrier_setup(void)
 {
-	return mag ? mag->size : 0;
+	long cmds = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+
+	use_membarrier =
+		cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+		!syscall(__NR_membarrier,
+			 MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
 }
 
 struct iova_rcaches *iova_rcaches_create(unsigned int nr_classes,
 					 iova_rcache_release_fn release)
 {
-	struct iova_rcaches *rc = calloc(1, sizeof(*rc));
-	long cpus = sysconf(_SC_NPROCESSORS_CONF);
+	struct iova_rcaches *rc;
 
+	pthread_once(&membarrier_once, membarrier_setup);
+	rc = calloc(1, sizeof(*rc));
 	if (!rc)
 		return NULL;
 	rc->nr_classes = nr_classes;
-	rc->nr_cpus = cpus > 0 ? (unsigned int)cpus : 1;
 	rc->release = release;
 	rc->depots = calloc(nr_classes, sizeof(*rc->depots));
-	if (posix_memalign((void **)&rc->cpu, CACHELINE_SIZE,
-			   (size_t)nr_classes * rc->nr_cpus *
-				   sizeof(*rc->cpu)) ||
-	    !rc->depots) {
-		free(rc->depots);
+	if (!rc->depots) {
 		free(rc);
 		return NULL;
 	}
 	for (unsigned int i = 0; i < nr_classes; i++)
-		pthread_mutex_init(&rc->depots[i].lock, NULL);
-	for (unsigned int i = 0; i < nr_classes * rc->nr_cpus; i++) {
-		struct iova_cpu_rcache *c = &rc->cpu[i];
-
-		atomic_init(&c->lock, 0);
-		c->loaded = c->prev = NULL;
-		c->hits = c->misses = 0;
-	}
+		iova_depot_init(&rc->depots[i]);
+	CDS_INIT_LIST_HEAD(&rc->threads);
 	return rc;
 }
 
@@ -139,210 +159,393 @@ unsigned int iova_rcaches_classes(const struct iova_rcaches *rc)
 	return rc ? rc->nr_classes : 0;
 }
 
-/*
- * The CPU the caller runs on, or was running on a moment ago.  glibc (2.35
- * on) registers every thread's rseq area, whose cpu_id the kernel keeps
- * current: reading it is one load from the thread's TLS.  Without it (an
- * older glibc, rseq turned off by a tunable) sched_getcpu() does.
- */
-static inline unsigned int current_cpu(void)
+static void release_mag(struct iova_domain *iovad, struct iova_rcaches *rc,
+			struct iova_magazine *mag, unsigned int log_size)
 {
-	int cpu;
-
-#if defined(RSEQ_SIG) && defined(__x86_64__)
-	if (__rseq_size) {
-		const char *tp;
-		const struct rseq *rs;
-
-		__asm__("mov %%fs:0, %0" : "=r"(tp));
-		rs = (const struct rseq *)(tp + __rseq_offset);
-		cpu = (int)__atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
-		if (cpu >= 0)
-			return (unsigned int)cpu;
-	}
-#endif
-	cpu = sched_getcpu();
-	return cpu < 0 ? 0 : (unsigned int)cpu;
+	for (unsigned long i = 0; i < iova_mag_count(mag); i++)
+		rc->release(iovad, mag->pfns[i], log_size);
+	free(mag);
 }
 
-static struct iova_cpu_rcache *this_cpu(struct iova_rcaches *rc,
-					unsigned int log_size)
+/* Move @mag into its class's depot, whatever its bound; free it if it is
+ * empty.  Takes no lock but the depot's. */
+static void stow_mag(struct iova_rcaches *rc, struct iova_magazine *mag,
+		     unsigned int cls)
 {
-	unsigned int cpu = current_cpu();
-
-	/* a CPU brought online after the caches were made (rare) shares a
-	 * slot; no division on the way for the others */
-	if (unlikely(cpu >= rc->nr_cpus))
-		cpu %= rc->nr_cpus;
-	return &rc->cpu[log_size * rc->nr_cpus + cpu];
+	if (!iova_mag_count(mag))
+		free(mag);
+	else
+		iova_depot_push(&rc->depots[cls], mag, 0);
 }
 
-/* A CPU slot's lock.  Its holder is nearly always the thread running on
- * that CPU, for a few dozen instructions (now and then a depot exchange
- * or a magazine's allocation): another thread meets it held only after a
- * migration or in a flush, so waiting spins. */
-static inline void slot_lock(struct iova_cpu_rcache *c)
+/* ---- a thread's caches ------------------------------------------------ */
+
+/* Unlink @tc from its set and free it; its magazines go to the depots.
+ * Under caches_lock. */
+static void thread_cache_retire(struct thread_cache *tc)
 {
-	while (atomic_exchange_explicit(&c->lock, 1, memory_order_acquire))
-		while (atomic_load_explicit(&c->lock, memory_order_relaxed))
-			caa_cpu_relax();
-}
+	struct iova_rcaches *rc = tc->rc;
+	struct thread_mags *m = atomic_exchange(&tc->mags, NULL);
 
-static inline void slot_unlock(struct iova_cpu_rcache *c)
-{
-	atomic_store_explicit(&c->lock, 0, memory_order_release);
-}
-
-/* A pfn of @mag whose range of @span pfns lies in [min, max], or 0. */
-static unsigned long mag_pop(struct iova_magazine *mag, unsigned long span,
-			     unsigned long min, unsigned long max)
-{
-	unsigned long top, lowest = ULONG_MAX;
-
-	if (!mag || max < span - 1)
-		return 0;
-	/* the highest first pfn a range of @span can have under @max */
-	top = max - (span - 1);
-	if (mag->lowest > top)
-		return 0;
-	/* newest first: the most recently freed range is the warmest */
-	for (unsigned long i = mag->size; i-- > 0;) {
-		unsigned long pfn = mag->pfns[i];
-
-		if (pfn >= min && pfn <= top) {
-			mag->pfns[i] = mag->pfns[--mag->size];
-			return pfn;
+	cds_list_del(&tc->node);
+	rc->gone_hits += atomic_load_explicit(&tc->hits, memory_order_relaxed);
+	rc->gone_misses +=
+		atomic_load_explicit(&tc->misses, memory_order_relaxed);
+	if (m) {
+		for (unsigned int c = 0; c < rc->nr_classes; c++) {
+			stow_mag(rc, m->cls[c].loaded, c);
+			stow_mag(rc, m->cls[c].prev, c);
 		}
-		if (pfn < lowest)
-			lowest = pfn;
+		free(m);
 	}
-	/* every pfn looked at: the bound is exact now */
-	mag->lowest = lowest;
-	return 0;
+	free(tc);
+}
+
+/* The destructor of a thread's table: its caches' magazines go to the
+ * depots, so that no cached pfn is lost with the thread. */
+static void thread_table_exit(void *arg)
+{
+	struct thread_table *t = arg;
+
+	pthread_mutex_lock(&caches_lock);
+	for (unsigned int i = 0; i < t->nr; i++)
+		if (t->e[i].rc)
+			thread_cache_retire(t->e[i].tc);
+	pthread_mutex_unlock(&caches_lock);
+	if (this_table == t)
+		this_table = NULL;
+	free(t->e);
+	free(t);
+}
+
+static void table_key_create(void)
+{
+	table_key_ok = !pthread_key_create(&table_key, thread_table_exit);
+}
+
+/* The calling thread's table, made on first use; NULL without memory (or
+ * without a key for its destructor).  Under caches_lock. */
+static struct thread_table *thread_table_get(void)
+{
+	struct thread_table *t = this_table;
+
+	if (t)
+		return t;
+	pthread_once(&table_key_once, table_key_create);
+	if (!table_key_ok)
+		return NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	if (pthread_setspecific(table_key, t)) {
+		free(t);
+		return NULL;
+	}
+	this_table = t;
+	return t;
+}
+
+/* Find or make the calling thread's cache of @rc.  Under caches_lock. */
+static struct thread_cache *thread_cache_find(struct iova_rcaches *rc)
+{
+	struct thread_table *t = thread_table_get();
+	struct thread_table_entry *slot = NULL;
+	struct thread_cache *tc;
+
+	if (!t)
+		return NULL;
+	for (unsigned int i = 0; i < t->nr; i++) {
+		if (t->e[i].rc == rc)
+			return t->e[i].tc;
+		if (!t->e[i].rc && !slot)
+			slot = &t->e[i];
+	}
+	if (!slot) {
+		struct thread_table_entry *e =
+			realloc(t->e, (t->nr + 1) * sizeof(*e));
+
+		if (!e)
+			return NULL;
+		t->e = e;
+		slot = &e[t->nr++];
+		slot->rc = NULL;
+	}
+	tc = calloc(1, sizeof(*tc));
+	if (!tc)
+		return NULL; /* the new entry stays free */
+	atomic_init(&tc->mags, NULL);
+	tc->rc = rc;
+	tc->table = t;
+	cds_list_add(&tc->node, &rc->threads);
+	slot->rc = rc;
+	slot->tc = tc;
+	return tc;
+}
+
+static __attribute__((noinline)) struct thread_cache *
+thread_cache_slow(struct iova_rcaches *rc)
+{
+	struct thread_cache *tc;
+
+	pthread_mutex_lock(&caches_lock);
+	tc = thread_cache_find(rc);
+	if (tc) {
+		this_table->last_tc = tc;
+		atomic_store_explicit(&this_table->last_rc, rc,
+				      memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&caches_lock);
+	return tc;
+}
+
+/* The calling thread's cache of @rc, or NULL without memory. */
+static inline struct thread_cache *thread_cache(struct iova_rcaches *rc)
+{
+	struct thread_table *t = this_table;
+
+	if (likely(t && atomic_load_explicit(&t->last_rc,
+					     memory_order_relaxed) == rc))
+		return t->last_tc;
+	return thread_cache_slow(rc);
+}
+
+/* Its magazines: those it has, or a fresh empty set (after a flush took
+ * the last one), or NULL without memory.  Between cache_enter and
+ * cache_leave. */
+static inline struct thread_mags *thread_mags(struct iova_rcaches *rc,
+					      struct thread_cache *tc)
+{
+	struct thread_mags *m = atomic_load_explicit(&tc->mags,
+						     memory_order_relaxed);
+
+	if (likely(m))
+		return m;
+	m = calloc(1, sizeof(*m) + rc->nr_classes * sizeof(m->cls[0]));
+	if (m)
+		/* only the owner installs; the others only take */
+		atomic_store_explicit(&tc->mags, m, memory_order_release);
+	return m;
+}
+
+/* The owner's side of the handshake (see the top of the file). */
+static inline void cache_enter(struct thread_cache *tc)
+{
+	unsigned long seq = atomic_load_explicit(&tc->seq,
+						 memory_order_relaxed);
+
+	atomic_store_explicit(&tc->seq, seq + 1, memory_order_relaxed);
+	if (likely(use_membarrier))
+		atomic_signal_fence(memory_order_seq_cst);
+	else
+		atomic_thread_fence(memory_order_seq_cst);
+}
+
+static inline void cache_leave(struct thread_cache *tc)
+{
+	unsigned long seq = atomic_load_explicit(&tc->seq,
+						 memory_order_relaxed);
+
+	/* everything done with the set is ordered before this */
+	atomic_store_explicit(&tc->seq, seq + 1, memory_order_release);
+}
+
+static inline void mags_add(struct thread_mags *m, long n)
+{
+	atomic_store_explicit(
+		&m->cached,
+		atomic_load_explicit(&m->cached, memory_order_relaxed) +
+			(unsigned long)n,
+		memory_order_relaxed);
+}
+
+static inline void count_one(_Atomic uint64_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
+/* ---- get and put ------------------------------------------------------ */
+
+static unsigned long mags_get(struct iova_rcaches *rc, struct thread_mags *m,
+			      unsigned int log_size, unsigned long min,
+			      unsigned long max)
+{
+	struct mag_pair *p = &m->cls[log_size];
+	unsigned long span = 1UL << log_size, pfn;
+	struct iova_magazine *full;
+
+	pfn = iova_mag_pop(p->loaded, span, min, max);
+	if (pfn)
+		goto hit;
+	if (iova_mag_count(p->prev)) {
+		struct iova_magazine *t = p->loaded;
+
+		p->loaded = p->prev;
+		p->prev = t;
+		pfn = iova_mag_pop(p->loaded, span, min, max);
+		if (pfn)
+			goto hit;
+	}
+	if (iova_mag_count(p->loaded))
+		return 0;
+	full = iova_depot_pop(&rc->depots[log_size]);
+	if (!full)
+		return 0;
+	free(p->loaded);
+	p->loaded = full;
+	mags_add(m, (long)full->size);
+	pfn = iova_mag_pop(p->loaded, span, min, max);
+	if (!pfn)
+		return 0;
+hit:
+	mags_add(m, -1);
+	return pfn;
 }
 
 unsigned long iova_rcache_get(struct iova_rcaches *rc, unsigned int log_size,
 			      unsigned long min, unsigned long max)
 {
-	struct iova_cpu_rcache *c;
-	unsigned long span = 1UL << log_size, pfn;
+	struct thread_cache *tc;
+	struct thread_mags *m;
+	unsigned long pfn = 0;
 
 	if (!rc || log_size >= rc->nr_classes)
 		return 0;
-	c = this_cpu(rc, log_size);
-	slot_lock(c);
-	pfn = mag_pop(c->loaded, span, min, max);
-	if (!pfn) {
-		struct iova_magazine *t = c->loaded;
-
-		c->loaded = c->prev;
-		c->prev = t;
-		pfn = mag_pop(c->loaded, span, min, max);
-	}
-	if (!pfn && !mag_count(c->loaded)) {
-		struct iova_depot *d = &rc->depots[log_size];
-		struct iova_magazine *full = NULL;
-
-		pthread_mutex_lock(&d->lock);
-		if (d->size)
-			full = d->mags[--d->size];
-		pthread_mutex_unlock(&d->lock);
-		if (full) {
-			free(c->loaded);
-			c->loaded = full;
-			pfn = mag_pop(c->loaded, span, min, max);
-		}
-	}
-	if (pfn)
-		c->hits++;
-	else
-		c->misses++;
-	slot_unlock(c);
+	tc = thread_cache(rc);
+	if (unlikely(!tc))
+		return 0; /* no memory for a cache: the tree serves */
+	cache_enter(tc);
+	m = thread_mags(rc, tc);
+	if (likely(m))
+		pfn = mags_get(rc, m, log_size, min, max);
+	cache_leave(tc);
+	count_one(pfn ? &tc->hits : &tc->misses);
 	return pfn;
 }
 
-static void release_mag(struct iova_domain *iovad, struct iova_rcaches *rc,
-			struct iova_magazine *mag, unsigned int log_size)
+/* Put @pfn in @m; false without room (no memory for a magazine).
+ * *@spill: a full magazine the depot had no room for. */
+static bool mags_put(struct iova_rcaches *rc, struct thread_mags *m,
+		     unsigned int log_size, unsigned long pfn,
+		     struct iova_magazine **spill)
 {
-	for (unsigned long i = 0; i < mag_count(mag); i++)
-		rc->release(iovad, mag->pfns[i], log_size);
-	free(mag);
+	struct mag_pair *p = &m->cls[log_size];
+
+	if (iova_mag_count(p->loaded) == IOVA_MAG_SIZE &&
+	    iova_mag_count(p->prev) < IOVA_MAG_SIZE) {
+		struct iova_magazine *t = p->loaded;
+
+		p->loaded = p->prev;
+		p->prev = t;
+	}
+	if (iova_mag_count(p->loaded) == IOVA_MAG_SIZE) {
+		/* both full: the loaded one goes to the depot (or, if that
+		 * is full too, back to the tree) and an empty one comes in */
+		struct iova_magazine *empty = iova_mag_new();
+
+		if (!empty)
+			return false;
+		mags_add(m, -(long)IOVA_MAG_SIZE);
+		if (!iova_depot_push(&rc->depots[log_size], p->loaded,
+				     IOVA_DEPOT_MAX))
+			*spill = p->loaded;
+		p->loaded = empty;
+	} else if (!p->loaded) {
+		p->loaded = iova_mag_new();
+		if (!p->loaded)
+			return false;
+	}
+	iova_mag_push(p->loaded, pfn);
+	mags_add(m, 1);
+	return true;
 }
 
 bool iova_rcache_put(struct iova_domain *iovad, struct iova_rcaches *rc,
 		     unsigned int log_size, unsigned long pfn)
 {
-	struct iova_cpu_rcache *c;
 	struct iova_magazine *spill = NULL;
-	bool done = true;
+	struct thread_cache *tc;
+	struct thread_mags *m;
+	bool done = false;
 
 	if (!rc || log_size >= rc->nr_classes)
 		return false;
-	c = this_cpu(rc, log_size);
-	slot_lock(c);
-	if (mag_count(c->loaded) == IOVA_MAG_SIZE &&
-	    mag_count(c->prev) < IOVA_MAG_SIZE) {
-		struct iova_magazine *t = c->loaded;
-
-		c->loaded = c->prev;
-		c->prev = t;
-	}
-	if (mag_count(c->loaded) == IOVA_MAG_SIZE) {
-		/* both full: the loaded one goes to the depot (or, if that
-		 * is full too, back to the tree) and an empty one comes in */
-		struct iova_depot *d = &rc->depots[log_size];
-		struct iova_magazine *empty = mag_new();
-
-		if (empty) {
-			pthread_mutex_lock(&d->lock);
-			if (d->size < IOVA_DEPOT_MAX)
-				d->mags[d->size++] = c->loaded;
-			else
-				spill = c->loaded;
-			pthread_mutex_unlock(&d->lock);
-			c->loaded = empty;
-		}
-	} else if (!c->loaded) {
-		c->loaded = mag_new();
-	}
-	if (c->loaded && c->loaded->size < IOVA_MAG_SIZE)
-		mag_push(c->loaded, pfn);
-	else
-		done = false;
-	slot_unlock(c);
+	tc = thread_cache(rc);
+	if (unlikely(!tc))
+		return false;
+	cache_enter(tc);
+	m = thread_mags(rc, tc);
+	if (likely(m))
+		done = mags_put(rc, m, log_size, pfn, &spill);
+	cache_leave(tc);
 	if (spill)
 		release_mag(iovad, rc, spill, log_size);
 	return done;
 }
 
+/* ---- flush, destroy, counts ------------------------------------------- */
+
+/* Wait until @tc's owner is no longer in a get or put it entered before
+ * the caller's exchange and membarrier().  Under caches_lock. */
+static void wait_for_owner(struct thread_cache *tc)
+{
+	unsigned long seq = atomic_load_explicit(&tc->seq,
+						 memory_order_acquire);
+
+	if (!(seq & 1))
+		return;
+	for (unsigned int spins = 0;
+	     atomic_load_explicit(&tc->seq, memory_order_acquire) == seq;
+	     spins++) {
+		if (spins < 1000)
+			caa_cpu_relax();
+		else
+			sched_yield(); /* the owner was preempted mid-call */
+	}
+}
+
 void iova_rcaches_flush(struct iova_domain *iovad, struct iova_rcaches *rc)
 {
-	for (unsigned int cls = 0; cls < rc->nr_classes; cls++) {
-		struct iova_depot *d = &rc->depots[cls];
+	struct thread_mags *taken = NULL;
+	struct thread_cache *tc;
 
-		for (unsigned int cpu = 0; cpu < rc->nr_cpus; cpu++) {
-			struct iova_cpu_rcache *c =
-				&rc->cpu[cls * rc->nr_cpus + cpu];
-			struct iova_magazine *loaded, *prev;
+	pthread_mutex_lock(&caches_lock);
+	cds_list_for_each_entry(tc, &rc->threads, node) {
+		struct thread_mags *m = atomic_exchange(&tc->mags, NULL);
 
-			slot_lock(c);
-			loaded = c->loaded;
-			prev = c->prev;
-			c->loaded = c->prev = NULL;
-			slot_unlock(c);
-			release_mag(iovad, rc, loaded, cls);
-			release_mag(iovad, rc, prev, cls);
+		if (m) {
+			m->next = taken;
+			taken = m;
 		}
-		for (;;) {
-			struct iova_magazine *full = NULL;
+	}
+	if (taken) {
+		/* the owners' compiler barriers become full ones */
+		if (use_membarrier)
+			syscall(__NR_membarrier,
+				MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+		cds_list_for_each_entry(tc, &rc->threads, node)
+			wait_for_owner(tc);
+	}
+	pthread_mutex_unlock(&caches_lock);
+	while (taken) {
+		struct thread_mags *m = taken;
 
-			pthread_mutex_lock(&d->lock);
-			if (d->size)
-				full = d->mags[--d->size];
-			pthread_mutex_unlock(&d->lock);
-			if (!full)
-				break;
-			release_mag(iovad, rc, full, cls);
+		taken = m->next;
+		for (unsigned int c = 0; c < rc->nr_classes; c++) {
+			release_mag(iovad, rc, m->cls[c].loaded, c);
+			release_mag(iovad, rc, m->cls[c].prev, c);
+		}
+		free(m);
+	}
+	for (unsigned int c = 0; c < rc->nr_classes; c++) {
+		struct iova_magazine *mag =
+			iova_depot_take_all(&rc->depots[c]);
+
+		while (mag) {
+			struct iova_magazine *next = mag->next;
+
+			release_mag(iovad, rc, mag, c);
+			mag = next;
 		}
 	}
 }
@@ -351,18 +554,26 @@ void iova_rcaches_destroy(struct iova_rcaches *rc)
 {
 	if (!rc)
 		return;
-	for (unsigned int i = 0; i < rc->nr_classes; i++) {
-		struct iova_depot *d = &rc->depots[i];
+	pthread_mutex_lock(&caches_lock);
+	while (!cds_list_empty(&rc->threads)) {
+		struct thread_cache *tc = cds_list_first_entry(
+			&rc->threads, struct thread_cache, node);
+		struct thread_table *t = tc->table;
 
-		while (d->size)
-			free(d->mags[--d->size]);
-		pthread_mutex_destroy(&d->lock);
+		/* the owner forgets this set: its lookups compare last_rc
+		 * without the lock, so that goes first */
+		if (atomic_load_explicit(&t->last_rc, memory_order_relaxed) ==
+		    rc)
+			atomic_store_explicit(&t->last_rc, NULL,
+					      memory_order_relaxed);
+		for (unsigned int i = 0; i < t->nr; i++)
+			if (t->e[i].rc == rc)
+				t->e[i].rc = NULL;
+		thread_cache_retire(tc); /* into the depots freed below */
 	}
-	for (unsigned int i = 0; i < rc->nr_classes * rc->nr_cpus; i++) {
-		free(rc->cpu[i].loaded);
-		free(rc->cpu[i].prev);
-	}
-	free(rc->cpu);
+	pthread_mutex_unlock(&caches_lock);
+	for (unsigned int c = 0; c < rc->nr_classes; c++)
+		iova_depot_destroy(&rc->depots[c]);
 	free(rc->depots);
 	free(rc);
 }
@@ -370,25 +581,29 @@ void iova_rcaches_destroy(struct iova_rcaches *rc)
 void iova_rcaches_counts(struct iova_rcaches *rc,
 			 struct iova_rcache_counts *out)
 {
+	struct thread_cache *tc;
+
 	memset(out, 0, sizeof(*out));
 	if (!rc)
 		return;
-	for (unsigned int cls = 0; cls < rc->nr_classes; cls++) {
-		struct iova_depot *d = &rc->depots[cls];
+	pthread_mutex_lock(&caches_lock);
+	out->hits = rc->gone_hits;
+	out->misses = rc->gone_misses;
+	cds_list_for_each_entry(tc, &rc->threads, node) {
+		/* a set is freed only under caches_lock, or after a flush
+		 * took it under the lock: this one stays while we look */
+		struct thread_mags *m =
+			atomic_load_explicit(&tc->mags, memory_order_acquire);
 
-		for (unsigned int cpu = 0; cpu < rc->nr_cpus; cpu++) {
-			struct iova_cpu_rcache *c =
-				&rc->cpu[cls * rc->nr_cpus + cpu];
-
-			slot_lock(c);
-			out->hits += c->hits;
-			out->misses += c->misses;
-			out->cached += mag_count(c->loaded) +
-				       mag_count(c->prev);
-			slot_unlock(c);
-		}
-		pthread_mutex_lock(&d->lock);
-		out->cached += (unsigned long)d->size * IOVA_MAG_SIZE;
-		pthread_mutex_unlock(&d->lock);
+		out->hits += atomic_load_explicit(&tc->hits,
+						  memory_order_relaxed);
+		out->misses += atomic_load_explicit(&tc->misses,
+						    memory_order_relaxed);
+		if (m)
+			out->cached += atomic_load_explicit(
+				&m->cached, memory_order_relaxed);
 	}
+	pthread_mutex_unlock(&caches_lock);
+	for (unsigned int c = 0; c < rc->nr_classes; c++)
+		out->cached += iova_depot_pfns(&rc->depots[c]);
 }

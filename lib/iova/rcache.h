@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * rcache.h - floor 1 of lib/iova (docs/iova.md, "Layers"): what rcache.c
- * offers, the size caches (per-CPU magazines and a depot) that
- * kernel_api.c and space.c put freed IOVAs in.  A leaf: it never touches
- * the tree, and gives pfns back through the release callback its user
- * passes.  Includes iova_base.h only.
+ * offers, the size caches (per-thread magazines and a depot) that
+ * kernel_api.c and space.c put freed IOVAs in.  It never touches the
+ * tree, and gives pfns back through the release callback its user
+ * passes.  Includes iova_base.h; rcache.c also magazine.h (floor 0).
  */
 #ifndef LIBIOVA_RCACHE_H
 #define LIBIOVA_RCACHE_H
@@ -24,7 +24,9 @@ struct iova_rcaches *iova_rcaches_create(unsigned int nr_classes,
 					 iova_rcache_release_fn release);
 
 /* Free the caches, dropping the cached pfns: the caller is about to
- * destroy the tree they are allocated in.  No other call may run. */
+ * destroy the tree they are allocated in.  No other call on @rc may run
+ * (threads may exit meanwhile: their caches of @rc are freed here or by
+ * their exit, whichever comes first). */
 void iova_rcaches_destroy(struct iova_rcaches *rc);
 
 /* Number of size classes (0 for NULL). */
@@ -32,19 +34,28 @@ unsigned int iova_rcaches_classes(const struct iova_rcaches *rc);
 
 /*
  * A cached pfn of class @log_size whose range lies inside [@min, @max], or
- * 0 (also when @rc is NULL or has no such class).  Lock-free of the domain
- * lock; takes the CPU slot's lock.
+ * 0 (also when @rc is NULL or has no such class, or without memory for
+ * the calling thread's cache).  Takes no lock on its way, only the
+ * thread's own magazines (rcache.c: the handshake with a flush); now and
+ * then a depot's lock.  May allocate.
  */
 unsigned long iova_rcache_get(struct iova_rcaches *rc, unsigned int log_size,
 			      unsigned long min, unsigned long max);
 
 /* Cache @pfn of class @log_size; false if there is no room or no such
- * class, or @rc is NULL (the caller frees it then).  May call release for
- * a full magazine's pfns. */
+ * class, or @rc is NULL (the caller frees it then).  The same locking as
+ * iova_rcache_get; may call release for a full magazine's pfns, outside
+ * the read-side section. */
 bool iova_rcache_put(struct iova_domain *iovad, struct iova_rcaches *rc,
 		     unsigned int log_size, unsigned long pfn);
 
-/* Give back every cached pfn (release); the caches stay usable. */
+/*
+ * Give back (release) every pfn cached when the call starts, every
+ * thread's and the depots'; the caches stay usable.  Waits for every
+ * thread that is inside a get or put of @rc to leave it, so that none
+ * still uses magazines taken from it.  Must not be called with the domain
+ * lock held (release takes it).
+ */
 void iova_rcaches_flush(struct iova_domain *iovad, struct iova_rcaches *rc);
 
 struct iova_rcache_counts {

@@ -218,11 +218,17 @@ search_node(struct gap_search *s, struct maple_enode *enode,
 		s->path->min[s->depth] = min;
 		s->path->max[s->depth] = max;
 	}
-	if (rev)
+	/* the slot holding the window's near edge; a forward search whose
+	 * window starts at or before the node starts at its first slot
+	 * without counting (the reversed mirror, the data end, measured no
+	 * faster: its windows seldom cover a node's end) */
+	if (rev) {
 		edge = s->max < max ? s->max : max;
-	else
+		i = ma_pivot_slot(pivots, npivots, edge);
+	} else {
 		edge = s->min > min ? s->min : min;
-	i = ma_pivot_slot(pivots, npivots, edge);
+		i = edge == min ? 0 : ma_pivot_slot(pivots, npivots, edge);
+	}
 	for (;;) {
 		bool candidate = leaf ? !slots[i] : !gap || gap[i] >= s->size;
 

@@ -26,6 +26,20 @@ struct maple_path {
 	unsigned int depth; /* entries filled: the leaf is node[depth - 1] */
 };
 
+/* Copy @src's filled depths to @dst: a whole struct is some 780 bytes,
+ * a path of a tree a million entries high about 160. */
+static inline void path_copy(struct maple_path *dst,
+			     const struct maple_path *src)
+{
+	unsigned int n = src->depth;
+
+	memcpy(dst->node, src->node, n * sizeof(src->node[0]));
+	memcpy(dst->min, src->min, n * sizeof(src->min[0]));
+	memcpy(dst->max, src->max, n * sizeof(src->max[0]));
+	memcpy(dst->offset, src->offset, n * sizeof(src->offset[0]));
+	dst->depth = n;
+}
+
 /* Descend from the root to the leaf holding @index, to depth @stop (or
  * the leaf if @stop is 0), recording the path.  The root must be a node. */
 void path_walk(struct maple_tree *mt, unsigned long index,

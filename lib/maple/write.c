@@ -375,7 +375,8 @@ static enum wr_store_type classify(struct ma_wr_state *wr, enum wr_mode mode,
 		return classify_root(wr, mode);
 
 	if (walked && walked->depth) {
-		wr->lo = *walked; /* the search's way down: the same walk */
+		/* the search's way down: the same walk */
+		path_copy(&wr->lo, walked);
 		if (LIBIOVA_DEBUG)
 			check_walked(mt, wr->first, walked);
 	} else {
@@ -454,7 +455,7 @@ static enum wr_store_type classify(struct ma_wr_state *wr, enum wr_mode mode,
 		/* one leaf's worth for one leaf */
 		if (!mt_in_rcu(mt))
 			return wr_in_place;
-		wr->hi = wr->lo;
+		path_copy(&wr->hi, &wr->lo);
 		return wr_node_store;
 	}
 	if (b->count == 1 && !b->slot[0] && b->min == 0 &&
@@ -464,7 +465,7 @@ static enum wr_store_type classify(struct ma_wr_state *wr, enum wr_mode mode,
 		return wr_clear_tree;
 	/* a rebuild reads the run from wr->lo's leaf to wr->hi's */
 	if (same_leaf)
-		wr->hi = wr->lo;
+		path_copy(&wr->hi, &wr->lo);
 	return wr_rebuild;
 }
 

@@ -205,7 +205,8 @@ LIBIOVA_EXPORT int iova_domain_init_rcaches(struct iova_domain *iovad)
 		return -EINVAL;
 	if (iovad->rcaches)
 		return -EEXIST;
-	rc = iova_rcaches_create(IOVA_RANGE_CACHE_MAX_SIZE, release_cached);
+	rc = iova_rcaches_create(iovad, IOVA_RANGE_CACHE_MAX_SIZE,
+				 release_cached);
 	if (!rc)
 		return -ENOMEM;
 	iovad->rcaches = rc;

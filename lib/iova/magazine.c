@@ -43,30 +43,26 @@ void iova_depot_destroy(struct iova_depot *d)
 	pthread_mutex_destroy(&d->lock);
 }
 
-bool iova_depot_push(struct iova_depot *d, struct iova_magazine *mag,
-		     unsigned int bound)
+unsigned int iova_depot_push(struct iova_depot *d, struct iova_magazine *mag)
 {
-	bool taken;
+	unsigned int count;
 
 	pthread_mutex_lock(&d->lock);
-	taken = !bound || d->count < bound;
-	if (taken) {
-		mag->next = d->top;
-		d->top = mag;
-		d->count++;
-		d->pfns += mag->size;
-	}
+	mag->next = d->top;
+	d->top = mag;
+	count = ++d->count;
+	d->pfns += mag->size;
 	pthread_mutex_unlock(&d->lock);
-	return taken;
+	return count;
 }
 
-struct iova_magazine *iova_depot_pop(struct iova_depot *d)
+struct iova_magazine *iova_depot_pop(struct iova_depot *d, unsigned int keep)
 {
-	struct iova_magazine *mag;
+	struct iova_magazine *mag = NULL;
 
 	pthread_mutex_lock(&d->lock);
-	mag = d->top;
-	if (mag) {
+	if (d->count > keep) {
+		mag = d->top;
 		d->top = mag->next;
 		d->count--;
 		d->pfns -= mag->size;

@@ -103,13 +103,12 @@ void iova_depot_init(struct iova_depot *d);
 /* Free every magazine, dropping their pfns, and the lock. */
 void iova_depot_destroy(struct iova_depot *d);
 
-/* Push @mag unless the depot already holds @bound magazines (0: no
- * bound); false if it did not take it. */
-bool iova_depot_push(struct iova_depot *d, struct iova_magazine *mag,
-		     unsigned int bound);
+/* Push @mag; returns the number of magazines the depot holds now. */
+unsigned int iova_depot_push(struct iova_depot *d, struct iova_magazine *mag);
 
-/* The magazine on top, or NULL. */
-struct iova_magazine *iova_depot_pop(struct iova_depot *d);
+/* The magazine on top, or NULL; only while the depot holds more than
+ * @keep magazines (0: any). */
+struct iova_magazine *iova_depot_pop(struct iova_depot *d, unsigned int keep);
 
 /* Every magazine, as a list linked by next; the depot is left empty. */
 struct iova_magazine *iova_depot_take_all(struct iova_depot *d);

@@ -6,7 +6,8 @@
  *
  * Per thread and size class, a "loaded" and a "previous" magazine of up
  * to IOVA_MAG_SIZE pfns; behind them a per-class depot (magazine.h) of
- * full magazines, shared by all threads.  Per thread, not per CPU as in
+ * full magazines, shared by all threads, whose excess over
+ * IOVA_DEPOT_MAX the timer service gives back later.  Per thread, not per CPU as in
  * the kernel (docs/iova.md, "Size caches"): a CPU's slot needs a lock,
  * and its locked exchange was most of the fast path's cost.
  *
@@ -42,14 +43,16 @@
  *
  * Locking, in order: caches_lock (process-wide; creation of a thread's
  * cache, thread exit, flush, destroy, counts: never on the fast path),
- * then a depot's lock.  An owner never takes caches_lock while its seq is
- * odd, so a flush waiting under caches_lock cannot deadlock with it.  The
- * release callback (which takes the domain lock) is only called with no
- * cache lock held.
+ * then a depot's lock, then the timer service's (arming the trim).  An
+ * owner never takes caches_lock while its seq is odd, so a flush waiting
+ * under caches_lock cannot deadlock with it.  The release callback (which
+ * takes the domain lock) is only called with no cache lock held: by a
+ * flush, and by the trim on the timer service's thread.
  */
 #include <linux/membarrier.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -60,8 +63,18 @@
 
 #include "magazine.h"
 #include "rcache.h"
+#include "timer.h"
 
-#define IOVA_DEPOT_MAX 32 /* full magazines a class's depot keeps */
+/*
+ * A class's depot keeps IOVA_DEPOT_MAX magazines for good.  More may come
+ * in (threads freeing more than they allocate, threads exiting); the
+ * excess is given back to the tree IOVA_DEPOT_TRIM_NS later by the timer
+ * service, as the kernel's depot worker does, not by the thread whose
+ * free overfilled it: that cost (an erase per pfn, the domain lock each
+ * time) was a quarter of a round of I-dac-mix.
+ */
+#define IOVA_DEPOT_MAX 32
+#define IOVA_DEPOT_TRIM_NS 100000000ull /* 100 ms */
 
 struct mag_pair {
 	struct iova_magazine *loaded, *prev; /* NULL: empty, not allocated */
@@ -102,6 +115,9 @@ struct thread_table {
 struct iova_rcaches {
 	unsigned int nr_classes;
 	iova_rcache_release_fn release;
+	struct iova_domain *iovad;    /* release's argument */
+	struct iova_timer trim;       /* gives a depot's excess back */
+	atomic_bool trim_armed;
 	struct iova_depot *depots;    /* [class] */
 	struct cds_list_head threads; /* thread_cache.node; caches_lock */
 	uint64_t gone_hits, gone_misses; /* of exited threads; caches_lock */
@@ -132,7 +148,10 @@ static void membarrier_setup(void)
 			 MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
 }
 
-struct iova_rcaches *iova_rcaches_create(unsigned int nr_classes,
+static void depot_trim(struct iova_timer *t);
+
+struct iova_rcaches *iova_rcaches_create(struct iova_domain *iovad,
+					 unsigned int nr_classes,
 					 iova_rcache_release_fn release)
 {
 	struct iova_rcaches *rc;
@@ -143,6 +162,9 @@ struct iova_rcaches *iova_rcaches_create(unsigned int nr_classes,
 		return NULL;
 	rc->nr_classes = nr_classes;
 	rc->release = release;
+	rc->iovad = iovad;
+	iova_timer_init(&rc->trim, depot_trim);
+	atomic_init(&rc->trim_armed, false);
 	rc->depots = calloc(nr_classes, sizeof(*rc->depots));
 	if (!rc->depots) {
 		free(rc);
@@ -167,15 +189,41 @@ static void release_mag(struct iova_domain *iovad, struct iova_rcaches *rc,
 	free(mag);
 }
 
-/* Move @mag into its class's depot, whatever its bound; free it if it is
- * empty.  Takes no lock but the depot's. */
+/* Over the bound: the excess goes back IOVA_DEPOT_TRIM_NS from now (one
+ * timer for all classes; a later overfill finds it armed). */
+static void depot_overfull(struct iova_rcaches *rc)
+{
+	if (!atomic_exchange(&rc->trim_armed, true))
+		iova_timer_arm(&rc->trim,
+			       iova_monotonic_ns() + IOVA_DEPOT_TRIM_NS);
+}
+
+/* Move @mag into its class's depot; free it if it is empty.  Takes no
+ * lock but the depot's and the timer service's. */
 static void stow_mag(struct iova_rcaches *rc, struct iova_magazine *mag,
 		     unsigned int cls)
 {
 	if (!iova_mag_count(mag))
 		free(mag);
-	else
-		iova_depot_push(&rc->depots[cls], mag, 0);
+	else if (iova_depot_push(&rc->depots[cls], mag) > IOVA_DEPOT_MAX)
+		depot_overfull(rc);
+}
+
+/* The timer's callback: give every depot's excess back, on the service
+ * thread, one pfn per domain lock.  A magazine pushed meanwhile re-arms
+ * the timer (the flag is cleared first). */
+static void depot_trim(struct iova_timer *t)
+{
+	struct iova_rcaches *rc = (struct iova_rcaches *)
+		((char *)t - offsetof(struct iova_rcaches, trim));
+
+	atomic_store(&rc->trim_armed, false);
+	for (unsigned int c = 0; c < rc->nr_classes; c++) {
+		struct iova_magazine *mag;
+
+		while ((mag = iova_depot_pop(&rc->depots[c], IOVA_DEPOT_MAX)))
+			release_mag(rc->iovad, rc, mag, c);
+	}
 }
 
 /* ---- a thread's caches ------------------------------------------------ */
@@ -388,7 +436,7 @@ static unsigned long mags_get(struct iova_rcaches *rc, struct thread_mags *m,
 	}
 	if (iova_mag_count(p->loaded))
 		return 0;
-	full = iova_depot_pop(&rc->depots[log_size]);
+	full = iova_depot_pop(&rc->depots[log_size], 0);
 	if (!full)
 		return 0;
 	free(p->loaded);
@@ -423,11 +471,9 @@ unsigned long iova_rcache_get(struct iova_rcaches *rc, unsigned int log_size,
 	return pfn;
 }
 
-/* Put @pfn in @m; false without room (no memory for a magazine).
- * *@spill: a full magazine the depot had no room for. */
+/* Put @pfn in @m; false without room (no memory for a magazine). */
 static bool mags_put(struct iova_rcaches *rc, struct thread_mags *m,
-		     unsigned int log_size, unsigned long pfn,
-		     struct iova_magazine **spill)
+		     unsigned int log_size, unsigned long pfn)
 {
 	struct mag_pair *p = &m->cls[log_size];
 
@@ -439,16 +485,14 @@ static bool mags_put(struct iova_rcaches *rc, struct thread_mags *m,
 		p->prev = t;
 	}
 	if (iova_mag_count(p->loaded) == IOVA_MAG_SIZE) {
-		/* both full: the loaded one goes to the depot (or, if that
-		 * is full too, back to the tree) and an empty one comes in */
+		/* both full: the loaded one goes to the depot and an empty
+		 * one comes in */
 		struct iova_magazine *empty = iova_mag_new();
 
 		if (!empty)
 			return false;
 		mags_add(m, -(long)IOVA_MAG_SIZE);
-		if (!iova_depot_push(&rc->depots[log_size], p->loaded,
-				     IOVA_DEPOT_MAX))
-			*spill = p->loaded;
+		stow_mag(rc, p->loaded, log_size);
 		p->loaded = empty;
 	} else if (!p->loaded) {
 		p->loaded = iova_mag_new();
@@ -463,11 +507,11 @@ static bool mags_put(struct iova_rcaches *rc, struct thread_mags *m,
 bool iova_rcache_put(struct iova_domain *iovad, struct iova_rcaches *rc,
 		     unsigned int log_size, unsigned long pfn)
 {
-	struct iova_magazine *spill = NULL;
 	struct thread_cache *tc;
 	struct thread_mags *m;
 	bool done = false;
 
+	(void)iovad; /* rc->iovad: a full depot is trimmed later */
 	if (!rc || log_size >= rc->nr_classes)
 		return false;
 	tc = thread_cache(rc);
@@ -476,10 +520,8 @@ bool iova_rcache_put(struct iova_domain *iovad, struct iova_rcaches *rc,
 	cache_enter(tc);
 	m = thread_mags(rc, tc);
 	if (likely(m))
-		done = mags_put(rc, m, log_size, pfn, &spill);
+		done = mags_put(rc, m, log_size, pfn);
 	cache_leave(tc);
-	if (spill)
-		release_mag(iovad, rc, spill, log_size);
 	return done;
 }
 
@@ -554,6 +596,7 @@ void iova_rcaches_destroy(struct iova_rcaches *rc)
 {
 	if (!rc)
 		return;
+	iova_timer_shutdown(&rc->trim); /* a trim running now finishes */
 	pthread_mutex_lock(&caches_lock);
 	while (!cds_list_empty(&rc->threads)) {
 		struct thread_cache *tc = cds_list_first_entry(

@@ -4,7 +4,8 @@
  * offers, the size caches (per-thread magazines and a depot) that
  * kernel_api.c and space.c put freed IOVAs in.  It never touches the
  * tree, and gives pfns back through the release callback its user
- * passes.  Includes iova_base.h; rcache.c also magazine.h (floor 0).
+ * passes.  Includes iova_base.h; rcache.c also magazine.h and timer.h
+ * (floor 0).
  */
 #ifndef LIBIOVA_RCACHE_H
 #define LIBIOVA_RCACHE_H
@@ -12,19 +13,23 @@
 #include "iova_base.h"
 
 /*
- * Called to give a cached pfn back for good (flush, or a full depot),
- * without the domain lock held; @log_size is its size class.
+ * Called to give a cached pfn back for good (a flush, or the trim of a
+ * depot over its bound, on the timer service's thread), without the
+ * domain lock held; @log_size is its size class.
  */
 typedef void (*iova_rcache_release_fn)(struct iova_domain *iovad,
 				       unsigned long pfn,
 				       unsigned int log_size);
 
-/* Caches for sizes 1 .. 2^(@nr_classes - 1).  NULL on no memory. */
-struct iova_rcaches *iova_rcaches_create(unsigned int nr_classes,
+/* Caches for sizes 1 .. 2^(@nr_classes - 1) of @iovad, which release
+ * gets.  NULL on no memory. */
+struct iova_rcaches *iova_rcaches_create(struct iova_domain *iovad,
+					 unsigned int nr_classes,
 					 iova_rcache_release_fn release);
 
 /* Free the caches, dropping the cached pfns: the caller is about to
- * destroy the tree they are allocated in.  No other call on @rc may run
+ * destroy the tree they are allocated in.  Waits for a trim in progress;
+ * must not be called with the domain lock held.  No other call on @rc may run
  * (threads may exit meanwhile: their caches of @rc are freed here or by
  * their exit, whichever comes first). */
 void iova_rcaches_destroy(struct iova_rcaches *rc);
@@ -44,8 +49,8 @@ unsigned long iova_rcache_get(struct iova_rcaches *rc, unsigned int log_size,
 
 /* Cache @pfn of class @log_size; false if there is no room or no such
  * class, or @rc is NULL (the caller frees it then).  The same locking as
- * iova_rcache_get; may call release for a full magazine's pfns, outside
- * the read-side section. */
+ * iova_rcache_get; never calls release (a depot over its bound is
+ * trimmed later).  @iovad is the caches' own. */
 bool iova_rcache_put(struct iova_domain *iovad, struct iova_rcaches *rc,
 		     unsigned int log_size, unsigned long pfn);
 

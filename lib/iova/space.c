@@ -229,7 +229,8 @@ LIBIOVA_EXPORT int iova_space_create(const struct iova_space_config *config,
 					   : SPACE_DEFAULT_CACHE_MAX_GRANULES;
 
 		s->dom.rcaches = iova_rcaches_create(
-			(unsigned int)__builtin_ctz(max) + 1, space_release);
+			&s->dom, (unsigned int)__builtin_ctz(max) + 1,
+			space_release);
 		if (!s->dom.rcaches)
 			ret = -ENOMEM;
 	}

@@ -216,10 +216,19 @@ static void test_reserve_bad_input(void **state)
 	assert_int_equal(tstats(f).reserve_now, 0);
 }
 
+/*
+ * Live nodes of the cache once every node the tree has replaced is back:
+ * the tree is in RCU mode, so replaced nodes wait in a batch and then for
+ * a grace period, and a count taken while one is in flight drifts by the
+ * time of the next (switching RCU mode off and on hands the batch over).
+ */
 static uint64_t cache_live(struct fx *f)
 {
 	struct mt_alloc_stats st;
 
+	mt_clear_in_rcu(&f->mt);
+	mt_set_in_rcu(&f->mt);
+	urcu_memb_barrier();
 	mt_allocator_stats(f->cache, &st);
 	return st.live;
 }

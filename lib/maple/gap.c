@@ -198,11 +198,10 @@ static bool search_rev_rec(struct gap_search *s, struct maple_enode *enode,
  * search that records nothing pays nothing for the ones that do.
  */
 static inline __attribute__((always_inline)) bool
-search_node(struct gap_search *s, struct maple_enode *enode,
-	    unsigned long min, unsigned long max, const bool rev,
-	    const bool rec)
+search_typed(struct gap_search *s, struct maple_enode *enode,
+	     unsigned long min, unsigned long max, const bool rev,
+	     const bool rec, const enum maple_type type)
 {
-	enum maple_type type = mte_node_type(enode);
 	struct maple_node *node = mte_to_node(enode);
 	const unsigned long *pivots = ma_pivots(node, type);
 	void **slots = ma_slots(node, type);
@@ -264,6 +263,27 @@ search_node(struct gap_search *s, struct maple_enode *enode,
 		if (rev ? i == 0 : i >= npivots || pivots[i] >= max)
 			return false;
 		i = rev ? i - 1 : i + 1;
+	}
+}
+
+/* One loop per node type, so that what the type decides (where the
+ * pivots and slots are, their number, leaf or gap tests) is constant in
+ * it. */
+static inline __attribute__((always_inline)) bool
+search_node(struct gap_search *s, struct maple_enode *enode,
+	    unsigned long min, unsigned long max, const bool rev,
+	    const bool rec)
+{
+	switch (mte_node_type(enode)) {
+	case maple_leaf_64:
+		return search_typed(s, enode, min, max, rev, rec,
+				    maple_leaf_64);
+	case maple_arange_64:
+		return search_typed(s, enode, min, max, rev, rec,
+				    maple_arange_64);
+	default:
+		return search_typed(s, enode, min, max, rev, rec,
+				    maple_range_64);
 	}
 }
 

@@ -10,6 +10,29 @@
  */
 #include "walk.h"
 
+/*
+ * One step down from @node (of @type; leaves are laid out as range
+ * nodes) towards @index: the slot taken, its bounds in *@min and *@max
+ * and its content in *@next.  For a leaf, what it writes beyond the slot
+ * is not used.
+ */
+static inline __attribute__((always_inline)) unsigned int
+descend_step(struct maple_node *node, const enum maple_type type,
+	     unsigned long index, unsigned long *min, unsigned long *max,
+	     struct maple_enode **next)
+{
+	const unsigned long *pivots = ma_pivots(node, type);
+	const unsigned int npivots = ma_type_slots(type) - 1;
+	unsigned int off = ma_pivot_slot(pivots, npivots, index);
+
+	*next = rcu_dereference(ma_slots(node, type)[off]);
+	if (off > 0)
+		*min = pivots[off - 1] + 1;
+	if (off < npivots)
+		*max = pivots[off];
+	return off;
+}
+
 void path_walk(struct maple_tree *mt, unsigned long index,
 		  struct maple_path *path, unsigned int stop)
 {
@@ -20,24 +43,25 @@ void path_walk(struct maple_tree *mt, unsigned long index,
 	for (;;) {
 		enum maple_type type = mte_node_type(enode);
 		struct maple_node *node = mte_to_node(enode);
-		unsigned long *pivots = ma_pivots(node, type);
-		unsigned int npivots = ma_type_slots(type) - 1;
+		struct maple_enode *next;
 		unsigned int off;
 
 		ma_prefetch(node);
-		off = ma_pivot_slot(pivots, npivots, index);
 		path->node[d] = enode;
 		path->min[d] = min;
 		path->max[d] = max;
+		/* the node's shape a constant in each branch */
+		if (type == maple_arange_64)
+			off = descend_step(node, maple_arange_64, index, &min,
+					   &max, &next);
+		else
+			off = descend_step(node, maple_range_64, index, &min,
+					   &max, &next);
 		path->offset[d] = (unsigned char)off;
 		d++;
 		if (ma_is_leaf(type) || d == stop)
 			break;
-		if (off > 0)
-			min = pivots[off - 1] + 1;
-		if (off < npivots)
-			max = pivots[off];
-		enode = ma_slots(node, type)[off];
+		enode = next;
 	}
 	path->depth = d;
 }
@@ -76,18 +100,15 @@ retry:
 
 	unsigned long min = 0, max = ULONG_MAX;
 	for (;;) {
-		struct maple_enode *enode = entry;
+		struct maple_enode *enode = entry, *next;
 		enum maple_type type = mte_node_type(enode);
 		struct maple_node *node = mte_to_node(enode);
-		unsigned long *pivots = ma_pivots(node, type);
-		unsigned int npivots = ma_type_slots(type) - 1;
-		unsigned int off;
 
 		ma_prefetch(node);
 		if (ma_is_leaf(type)) {
-			unsigned int end;
+			unsigned int end, off;
 
-			off = ma_leaf_slot_end(pivots, index, max, &end);
+			off = ma_leaf_slot_end(node->r.pivot, index, max, &end);
 			entry = rcu_dereference(node->r.slot[off]);
 			mas->node = enode;
 			mas->min = min;
@@ -101,12 +122,14 @@ retry:
 			mas->status = ma_active;
 			return entry;
 		}
-		off = ma_pivot_slot(pivots, npivots, index);
-		entry = rcu_dereference(ma_slots(node, type)[off]);
-		if (off > 0)
-			min = pivots[off - 1] + 1;
-		if (off < npivots)
-			max = pivots[off];
+		/* the node's shape a constant in each branch */
+		if (type == maple_arange_64)
+			descend_step(node, maple_arange_64, index, &min, &max,
+				     &next);
+		else
+			descend_step(node, maple_range_64, index, &min, &max,
+				     &next);
+		entry = next;
 		if (unlikely(ma_dead_node(node)))
 			goto retry;
 	}
@@ -115,6 +138,18 @@ retry:
 LIBIOVA_EXPORT void *mas_walk(struct ma_state *mas)
 {
 	return ma_descend(mas, mas->index);
+}
+
+/* The slot of @node (of @type: leaves are laid out as range nodes)
+ * holding @index. */
+static inline __attribute__((always_inline)) void *
+lookup_slot(struct maple_node *node, const enum maple_type type,
+	    unsigned long index)
+{
+	unsigned int off = ma_pivot_slot(ma_pivots(node, type),
+					 ma_type_slots(type) - 1, index);
+
+	return rcu_dereference(ma_slots(node, type)[off]);
 }
 
 /*
@@ -133,13 +168,13 @@ retry:
 		struct maple_enode *enode = entry;
 		enum maple_type type = mte_node_type(enode);
 		struct maple_node *node = mte_to_node(enode);
-		unsigned int off;
 
 		ma_prefetch(node);
-		off = ma_pivot_slot(ma_pivots(node, type),
-			      ma_type_slots(type) - 1, index);
-
-		entry = rcu_dereference(ma_slots(node, type)[off]);
+		/* the node's shape a constant in each branch */
+		if (type == maple_arange_64)
+			entry = lookup_slot(node, maple_arange_64, index);
+		else
+			entry = lookup_slot(node, maple_range_64, index);
 		if (unlikely(ma_dead_node(node)))
 			goto retry;
 		if (ma_is_leaf(type))

@@ -14,6 +14,21 @@
 #include <libiova/iova_deferral.h>
 
 /*
+ * Where a tree's leaves lie, taken in key order (our tree only): how far
+ * each leaf is from the one before it.  A tree whose leaves were handed
+ * out in key order has them one node apart, and an in-order walk then
+ * reads memory upwards, a stream the hardware prefetchers follow.
+ */
+struct rmap_layout {
+	unsigned long nodes;    /* live nodes, internal ones included */
+	unsigned long leaves;
+	unsigned long reserved; /* node memory the allocator holds, in nodes */
+	double next_pct;        /* % of leaves one node above the previous */
+	unsigned long pages;    /* distinct 4 KiB pages holding leaves */
+	double median_dist;     /* median distance to the previous, in nodes */
+};
+
+/*
  * A map of non-overlapping ranges to values, the way each library is used
  * for ranges: ours natively; the ordered maps keyed by a range's first
  * index with its last index in the value, looked up by predecessor.
@@ -54,6 +69,17 @@ struct rmap_ops {
 	/* levels of nodes a lookup walks (our tree only; NULL elsewhere):
 	 * M-rand-load's floor is built from it */
 	unsigned int (*height)(void *m);
+	/* finish what the map deferred (RCU mode: wait for the grace periods
+	 * of the nodes it replaced, and their frees), so that a timed part
+	 * after an untimed setup runs none of the setup's work; NULL: the
+	 * map defers nothing */
+	void (*settle)(void *m);
+	/* where the leaves lie (our tree only; NULL elsewhere), after
+	 * settle; false if it could not be measured */
+	bool (*layout)(void *m, struct rmap_layout *l);
+	/* nodes handed out to the map so far (our tree only; NULL
+	 * elsewhere): node copies per write */
+	uint64_t (*node_allocs)(void *m);
 	/* the same library in another mode: the name of the row to report
 	 * a ratio against (maple-rcu against maple), NULL for none */
 	const char *variant_of;
@@ -133,6 +159,15 @@ static inline uint64_t bench_timed_end(void)
 	return t;
 }
 
+/* CPU time of the whole process or of the calling thread, in ns. */
+static inline uint64_t bench_cpu_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* qsort comparison of doubles (medians of repetitions). */
 static inline int bench_cmp_double(const void *a, const void *b)
 {
@@ -150,7 +185,7 @@ static inline unsigned long bench_pow2_at_least(unsigned long size)
 /* Bytes malloc has handed out now (for baselines' memory). */
 size_t bench_heap_in_use(void);
 
-#define BENCH_AUX_MAX 5
+#define BENCH_AUX_MAX 9
 
 /* One measurement of one workload on one implementation. */
 struct bench_result {

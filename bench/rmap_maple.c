@@ -8,6 +8,7 @@
  * mode costs each of them.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include <libiova/maple_tree.h>
 #include <urcu/urcu-memb.h>
@@ -157,6 +158,106 @@ static size_t maple_bytes(void *p)
 	return st.live * MT_NODE_SIZE;
 }
 
+static void maple_settle(void *p)
+{
+	struct maple_map *m = p;
+
+	if (mt_in_rcu(&m->mt))
+		urcu_memb_barrier();
+}
+
+static int cmp_uptr(const void *a, const void *b)
+{
+	uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The leaves' addresses in key order come from the iterator: after each
+ * step the maple state is on the leaf holding the range it returned, and
+ * a node's address is its encoded pointer with the type bits (below
+ * MT_NODE_SIZE) cleared.
+ */
+static bool maple_layout(void *p, struct rmap_layout *l)
+{
+	struct maple_map *m = p;
+	MA_STATE(mas, &m->mt, 0, 0);
+	size_t cap = 1024, count = 0;
+	uintptr_t *leaf = malloc(cap * sizeof(*leaf)), *dist, prev = 0;
+	unsigned long next = 0;
+	struct mt_alloc_stats st;
+	void *entry;
+
+	if (!leaf)
+		return false;
+	mtree_lock(&m->mt);
+	mas_for_each(&mas, entry, ULONG_MAX) {
+		uintptr_t node = (uintptr_t)mas.node &
+				 ~(uintptr_t)(MT_NODE_SIZE - 1);
+
+		if (!node || node == prev)
+			continue;
+		if (count == cap) {
+			uintptr_t *grown = realloc(leaf, 2 * cap * sizeof(*leaf));
+
+			if (!grown) {
+				mtree_unlock(&m->mt);
+				free(leaf);
+				return false;
+			}
+			leaf = grown;
+			cap *= 2;
+		}
+		leaf[count++] = prev = node;
+	}
+	mtree_unlock(&m->mt);
+	(void)entry;
+	memset(l, 0, sizeof(*l));
+	l->nodes = maple_bytes(m) / MT_NODE_SIZE;
+	l->leaves = count;
+	mt_allocator_stats(m->alloc, &st);
+	l->reserved = st.bytes_reserved / MT_NODE_SIZE;
+	if (count < 2) {
+		l->pages = count;
+		free(leaf);
+		return true;
+	}
+	dist = malloc((count - 1) * sizeof(*dist));
+	if (!dist) {
+		free(leaf);
+		return false;
+	}
+	for (size_t i = 1; i < count; i++) {
+		uintptr_t a = leaf[i - 1], b = leaf[i];
+
+		next += b == a + MT_NODE_SIZE;
+		dist[i - 1] = (b > a ? b - a : a - b) / MT_NODE_SIZE;
+	}
+	qsort(dist, count - 1, sizeof(*dist), cmp_uptr);
+	l->next_pct = 100.0 * (double)next / (double)(count - 1);
+	l->median_dist = (double)dist[(count - 1) / 2];
+	/* the pages: the leaves' addresses sorted, page numbers counted */
+	for (size_t i = 0; i < count; i++)
+		leaf[i] /= 4096;
+	qsort(leaf, count, sizeof(*leaf), cmp_uptr);
+	l->pages = 1;
+	for (size_t i = 1; i < count; i++)
+		l->pages += leaf[i] != leaf[i - 1];
+	free(dist);
+	free(leaf);
+	return true;
+}
+
+static uint64_t maple_node_allocs(void *p)
+{
+	struct maple_map *m = p;
+	struct mt_alloc_stats st;
+
+	mt_allocator_stats(m->alloc, &st);
+	return st.allocs;
+}
+
 static unsigned int maple_height(void *p)
 {
 	struct maple_map *m = p;
@@ -171,7 +272,8 @@ static unsigned int maple_height(void *p)
 	.iterate = maple_iterate, .iterate_simple = maple_iterate_simple, \
 	.erase = maple_erase, .alloc_range = maple_alloc_range,         \
 	.empty_area_rev = maple_empty_area_rev, .bytes = maple_bytes,   \
-	.height = maple_height
+	.height = maple_height, .settle = maple_settle,                 \
+	.layout = maple_layout, .node_allocs = maple_node_allocs
 
 const struct rmap_ops rmap_maple = {
 	.name = "maple",

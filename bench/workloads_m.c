@@ -29,13 +29,114 @@ static unsigned long *permutation(unsigned long n, struct prng *rng)
 	return p;
 }
 
+/* Let @m finish what its untimed setup deferred, before a timed part. */
+static void settle(const struct rmap_ops *ops, void *m)
+{
+	if (ops->settle)
+		ops->settle(m);
+}
+
 static void *seq_map(const struct rmap_ops *ops, unsigned long n)
 {
 	void *m = ops->create(false);
 
 	for (unsigned long i = 0; i < n; i++)
 		ops->store(m, 10 * i, 10 * i + 5, i + 1);
+	settle(ops, m);
 	return m;
+}
+
+/*
+ * The tree's shape and where its leaves lie, as extra figures (our tree
+ * only): height, live nodes, the nodes' worth of memory the allocator
+ * holds, the share of leaves placed right after (one node above) the leaf
+ * before them in key order, the distinct 4 KiB pages the leaves lie in
+ * (a packed tree's leaves fill 16 to a page), and the median distance
+ * between neighbouring leaves, in nodes.
+ */
+static void report_layout(const struct rmap_ops *ops, void *m,
+			  struct bench_result *res)
+{
+	struct rmap_layout l;
+
+	if (!ops->layout || !ops->height)
+		return;
+	settle(ops, m);
+	if (!ops->layout(m, &l))
+		return;
+	res->aux_label[0] = "height";
+	res->aux[0] = ops->height(m);
+	res->aux_label[1] = "nodes";
+	res->aux[1] = (double)l.nodes;
+	res->aux_label[2] = "reserved nodes";
+	res->aux[2] = (double)l.reserved;
+	res->aux_label[3] = "next-node leaves %";
+	res->aux[3] = l.next_pct;
+	res->aux_label[4] = "leaf pages";
+	res->aux[4] = (double)l.pages;
+	res->aux_label[5] = "median leaf distance";
+	res->aux[5] = l.median_dist;
+}
+
+/*
+ * What a timed part cost beyond its time, on our tree (extra figures 6
+ * to 8, per operation):
+ *
+ *   own CPU ns             the calling thread's CPU time in the timed
+ *                          part: its time less what the machine took
+ *                          away from it (preemption by other processes)
+ *   other threads' CPU ns  the CPU time the process's other threads
+ *                          spent from the start of the timed part until
+ *                          everything it deferred was done (a settle
+ *                          after it), less what a settle with nothing
+ *                          deferred costs them: in RCU mode, liburcu's
+ *                          call_rcu thread waiting out grace periods and
+ *                          handing the replaced nodes back
+ *   node allocs/op         nodes the tree took from its allocator in the
+ *                          timed part: in RCU mode, the copies its writes
+ *                          made of the nodes they changed
+ *
+ * Pinned to one CPU, the time per operation is about the first two added.
+ */
+struct cpu_mark {
+	uint64_t proc, thread, allocs;
+};
+
+static void cpu_begin(const struct rmap_ops *ops, void *m,
+		      struct cpu_mark *c)
+{
+	c->allocs = ops->node_allocs ? ops->node_allocs(m) : 0;
+	c->proc = bench_cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+	c->thread = bench_cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
+static void cpu_end(const struct rmap_ops *ops, void *m,
+		    const struct cpu_mark *c, struct bench_result *res)
+{
+	uint64_t thread = bench_cpu_ns(CLOCK_THREAD_CPUTIME_ID), proc, after;
+	double ops_done = res->ops ? (double)res->ops : 1.0;
+	int64_t other, idle;
+
+	if (ops->node_allocs) {
+		res->aux_label[8] = "node allocs/op";
+		res->aux[8] = (double)(ops->node_allocs(m) - c->allocs) /
+			      ops_done;
+	}
+	if (!ops->settle)
+		return;
+	settle(ops, m);
+	proc = bench_cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+	after = bench_cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+	other = (int64_t)((proc - c->proc) - (after - c->thread));
+	/* a settle costs the other threads a grace period even with nothing
+	 * deferred: take off what one more costs */
+	settle(ops, m);
+	idle = (int64_t)((bench_cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - proc) -
+			 (bench_cpu_ns(CLOCK_THREAD_CPUTIME_ID) - after));
+	res->aux_label[6] = "own CPU ns";
+	res->aux[6] = (double)(thread - c->thread) / ops_done;
+	res->aux_label[7] = "other threads' CPU ns";
+	res->aux[7] = (double)(other > idle ? other - idle : 0) / ops_done;
 }
 
 /* The timed part took t1 - t0 for @ops operations. */
@@ -60,26 +161,37 @@ static void check_seq_contents(const struct rmap_ops *ops, void *m,
 	BENCH_CHECK(res, sum == n * (n + 1) / 2, "wrong values");
 }
 
-static void w_seq_store(const struct rmap_ops *ops, unsigned long n,
-			uint64_t seed, struct bench_result *res)
+static void seq_store(const struct rmap_ops *ops, unsigned long n,
+		      struct bench_result *res, bool layout)
 {
 	size_t heap0 = bench_heap_in_use();
 	void *m = ops->create(false);
+	struct cpu_mark cpu;
 	uint64_t t0, t1;
 
-	(void)seed;
+	cpu_begin(ops, m, &cpu);
 	t0 = bench_timed_begin();
 	for (unsigned long i = 0; i < n; i++)
 		ops->store(m, 10 * i, 10 * i + 5, i + 1);
 	t1 = bench_timed_end();
 	timed(res, t0, t1, n);
+	cpu_end(ops, m, &cpu, res);
 	res->bytes_per_entry = (double)map_bytes(ops, m, heap0) / (double)n;
 	check_seq_contents(ops, m, n, res);
+	if (layout)
+		report_layout(ops, m, res);
 	ops->destroy(m);
 }
 
-static void w_rand_insert(const struct rmap_ops *ops, unsigned long n,
-			  uint64_t seed, struct bench_result *res)
+static void w_seq_store(const struct rmap_ops *ops, unsigned long n,
+			uint64_t seed, struct bench_result *res)
+{
+	(void)seed;
+	seq_store(ops, n, res, false);
+}
+
+static void rand_insert(const struct rmap_ops *ops, unsigned long n,
+			uint64_t seed, struct bench_result *res, bool layout)
 {
 	struct prng rng = { seed };
 	unsigned long *p = permutation(n, &rng);
@@ -87,17 +199,28 @@ static void w_rand_insert(const struct rmap_ops *ops, unsigned long n,
 	void *m = ops->create(false);
 	void (*insert)(void *, unsigned long, unsigned long, unsigned long) =
 		ops->insert ? ops->insert : ops->store;
+	struct cpu_mark cpu;
 	uint64_t t0, t1;
 
+	cpu_begin(ops, m, &cpu);
 	t0 = bench_timed_begin();
 	for (unsigned long k = 0; k < n; k++)
 		insert(m, 10 * p[k], 10 * p[k] + 5, p[k] + 1);
 	t1 = bench_timed_end();
 	timed(res, t0, t1, n);
+	cpu_end(ops, m, &cpu, res);
 	res->bytes_per_entry = (double)map_bytes(ops, m, heap0) / (double)n;
 	check_seq_contents(ops, m, n, res);
+	if (layout)
+		report_layout(ops, m, res);
 	ops->destroy(m);
 	free(p);
+}
+
+static void w_rand_insert(const struct rmap_ops *ops, unsigned long n,
+			  uint64_t seed, struct bench_result *res)
+{
+	rand_insert(ops, n, seed, res, false);
 }
 
 /*
@@ -279,8 +402,10 @@ static void w_rand_load(const struct rmap_ops *ops, unsigned long n,
 	struct prng rng = { seed };
 	void *m = seq_map(ops, n);
 	unsigned long bad = 0;
+	struct cpu_mark cpu;
 	uint64_t t0, t1;
 
+	cpu_begin(ops, m, &cpu);
 	t0 = bench_timed_begin();
 	for (unsigned long k = 0; k < n; k++) {
 		unsigned long r = prng_below(&rng, n), o = prng_below(&rng, 10);
@@ -290,6 +415,7 @@ static void w_rand_load(const struct rmap_ops *ops, unsigned long n,
 	}
 	t1 = bench_timed_end();
 	timed(res, t0, t1, n);
+	cpu_end(ops, m, &cpu, res);
 	BENCH_CHECK(res, bad == 0, "lookup returned a wrong value");
 	rand_load_floor(ops, m, n, seed, res->ns_per_op, res);
 	ops->destroy(m);
@@ -301,14 +427,18 @@ static void iterate_with(unsigned long (*iterate)(void *, unsigned long *),
 {
 	void *m = seq_map(ops, n);
 	unsigned long sum = 0, count;
+	struct cpu_mark cpu;
 	uint64_t t0, t1;
 
+	cpu_begin(ops, m, &cpu);
 	t0 = bench_timed_begin();
 	count = iterate(m, &sum);
 	t1 = bench_timed_end();
 	timed(res, t0, t1, n);
+	cpu_end(ops, m, &cpu, res);
 	BENCH_CHECK(res, count == n && sum == n * (n + 1) / 2,
 		    "iteration missed or repeated entries");
+	report_layout(ops, m, res);
 	ops->destroy(m);
 }
 
@@ -334,13 +464,16 @@ static void w_rand_erase(const struct rmap_ops *ops, unsigned long n,
 	unsigned long *p = permutation(n, &rng);
 	void *m = seq_map(ops, n);
 	unsigned long bad = 0, sum = 0;
+	struct cpu_mark cpu;
 	uint64_t t0, t1;
 
+	cpu_begin(ops, m, &cpu);
 	t0 = bench_timed_begin();
 	for (unsigned long k = 0; k < n; k++)
 		bad += ops->erase(m, 10 * p[k]) != p[k] + 1;
 	t1 = bench_timed_end();
 	timed(res, t0, t1, n);
+	cpu_end(ops, m, &cpu, res);
 	BENCH_CHECK(res, bad == 0, "erase returned a wrong value");
 	BENCH_CHECK(res, ops->iterate(m, &sum) == 0, "entries left after erase");
 	ops->destroy(m);
@@ -357,8 +490,10 @@ static void w_alloc_range(const struct rmap_ops *ops, unsigned long n,
 	unsigned long *value = malloc(n * sizeof(*value));
 	unsigned long next_value = 1, fails = 0, bad = 0, count;
 	void *m = ops->create(true);
+	struct cpu_mark cpu;
 	uint64_t t0, t1;
 
+	cpu_begin(ops, m, &cpu);
 	t0 = bench_timed_begin();
 	for (unsigned long i = 0; i < n; i++) {
 		unsigned long size = 1 + prng_below(&rng, 16);
@@ -378,6 +513,7 @@ static void w_alloc_range(const struct rmap_ops *ops, unsigned long n,
 	}
 	t1 = bench_timed_end();
 	timed(res, t0, t1, n + n);
+	cpu_end(ops, m, &cpu, res);
 	BENCH_CHECK(res, fails == 0, "an allocation failed");
 	BENCH_CHECK(res, bad == 0, "erase returned a wrong value");
 	for (unsigned long i = 0; i < n; i++)
@@ -411,6 +547,7 @@ static void w_empty_area_rev(const struct rmap_ops *ops, unsigned long n,
 	unsigned long *limit = malloc(n * sizeof(*limit));
 	unsigned long count = 0, fails = 0, bad = 0;
 	void *m = ops->create(true);
+	struct cpu_mark cpu;
 	uint64_t t0, t1;
 
 	/* N distinct 4-aligned places in [0, 2^32), stored in random order */
@@ -428,17 +565,20 @@ static void w_empty_area_rev(const struct rmap_ops *ops, unsigned long n,
 	}
 	for (unsigned long i = 0; i < count; i++)
 		ops->store(m, place[i], place[i] + 3, i + 1);
+	settle(ops, m);
 	for (unsigned long i = 0; i < n; i++) {
 		size[i] = 1 + prng_below(&rng, 64);
 		limit[i] = (1ul << 31) + prng_below(&rng, 1ul << 31);
 	}
 
+	cpu_begin(ops, m, &cpu);
 	t0 = bench_timed_begin();
 	for (unsigned long i = 0; i < n; i++)
 		fails += !ops->empty_area_rev(m, 0, limit[i], size[i],
 					      &found[i]);
 	t1 = bench_timed_end();
 	timed(res, t0, t1, n);
+	cpu_end(ops, m, &cpu, res);
 	BENCH_CHECK(res, fails == 0, "a search found no gap");
 	for (unsigned long i = 0; i < n; i++) {
 		unsigned long last = found[i] + size[i] - 1;
@@ -460,14 +600,15 @@ static void w_empty_area_rev(const struct rmap_ops *ops, unsigned long n,
 static void w_mem(const struct rmap_ops *ops, unsigned long n, uint64_t seed,
 		  struct bench_result *res)
 {
-	w_seq_store(ops, n, seed, res);
+	(void)seed;
+	seq_store(ops, n, res, true);
 	res->ns_per_op = -1;
 }
 
 static void w_mem_shuffled(const struct rmap_ops *ops, unsigned long n,
 			   uint64_t seed, struct bench_result *res)
 {
-	w_rand_insert(ops, n, seed, res);
+	rand_insert(ops, n, seed, res, true);
 	res->ns_per_op = -1;
 }
 

@@ -107,6 +107,31 @@ static void test_reuse(void **state)
 	assert_int_equal(mt_allocator_destroy(a), 0);
 }
 
+/*
+ * Fresh nodes come out in ascending address order, one right after the
+ * other: a tree built in key order then lies in memory in the order an
+ * in-order walk reads it.  200 nodes stay inside the first 64 KiB chunk
+ * (whose first node, in debug builds, the cache keeps for itself).
+ */
+static void test_carved_ascending(void **state)
+{
+	enum { N = 200 };
+	struct mt_allocator *a = mt_node_cache_create(NULL);
+	static void *nodes[N];
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		nodes[i] = mt_node_alloc(a, GFP_KERNEL);
+		assert_non_null(nodes[i]);
+		if (i)
+			assert_ptr_equal(nodes[i],
+					 (char *)nodes[i - 1] + MT_NODE_SIZE);
+	}
+	for (int i = 0; i < N; i++)
+		assert_int_equal(mt_node_free(a, nodes[i]), 0);
+	assert_int_equal(mt_allocator_destroy(a), 0);
+}
+
 static void test_gfp_zero(void **state)
 {
 	struct mt_allocator *a = mt_node_cache_create(NULL);
@@ -481,6 +506,7 @@ int main(void)
 		cmocka_unit_test(test_alignment_and_distinct),
 		cmocka_unit_test(test_accounting_exact),
 		cmocka_unit_test(test_reuse),
+		cmocka_unit_test(test_carved_ascending),
 		cmocka_unit_test(test_gfp_zero),
 		cmocka_unit_test(test_limit_nonblocking),
 		cmocka_unit_test(test_limit_blocking_times_out),

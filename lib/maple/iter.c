@@ -59,6 +59,8 @@ static bool iter_next_leaf(struct ma_state *mas)
 	if (link == (uintptr_t)leaf || (link & MAPLE_PARENT_ROOT))
 		return false; /* dead, or the root leaf */
 	parent = (struct maple_node *)(link & MAPLE_ENODE_ADDR_MASK);
+	if (!parent)
+		return false; /* new, its parent not linked yet (rebuild.c) */
 	slot = (unsigned int)((link & MAPLE_PARENT_SLOT_MASK) >>
 			      MAPLE_PARENT_SLOT_SHIFT);
 	ptype = link & MAPLE_PARENT_ARANGE ? maple_arange_64 : maple_range_64;

@@ -113,7 +113,7 @@ static struct maple_node *wr_node_alloc(struct ma_wr_state *wr)
 /*
  * Write items [@s, @s + @n) of @b into @node as a node of @type covering up
  * to @max: every pivot, slot and gap, so the node needs no clearing first
- * (its parent link is the publisher's to set).
+ * (its parent link is left alone: see build_node).
  */
 void ma_node_write(struct maple_node *node, enum maple_type type,
 		   const struct maple_big_node *b, unsigned int s,
@@ -155,6 +155,14 @@ static struct maple_enode *build_node(struct ma_wr_state *wr,
 
 	if (wr->dry_run)
 		return ma_mk_enode(node, type);
+	/*
+	 * The parent link is the publisher's to set (wr_publish), for
+	 * children of new internal nodes only after the write is published.
+	 * Until then it reads as "no parent known" (0), never as what the
+	 * allocator left in the node: an iterating reader may reach the node
+	 * and follow the link (iter.c, iter_next_leaf).
+	 */
+	CMM_STORE_SHARED(node->parent, 0);
 	ma_node_write(node, type, &wr->big, s, n, max);
 	wr->new_enodes[wr->nr_new - 1] = ma_mk_enode(node, type);
 	return wr->new_enodes[wr->nr_new - 1];

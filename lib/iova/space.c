@@ -7,19 +7,36 @@
  * the tree primitives (tree.h) and the size caches (rcache.h).
  *
  * The tree covers every pfn.  Outside the windows (and at pfn 0) it holds
- * HOLE markers, over reserved ranges RESERVED markers, over allocations
- * ALLOCATED markers and over allocations parked in a size cache CACHED
- * markers; free space is NULL.  So a gap search inside any [min, max]
- * finds only valid free space, and an allocation needs no heap object.
+ * HOLE markers, over reserved ranges RESERVED markers and over allocations
+ * ALLOCATED markers; free space is NULL.  So a gap search inside any
+ * [min, max] finds only valid free space, and an allocation needs no heap
+ * object.
  *
- * Locking: the domain lock for every write and search; the RCU read lock
- * for lookups and iteration; the counters under the domain lock.
+ * An allocation freed into a size cache keeps its ALLOCATED marker (no
+ * search hands it out); that it is cached is recorded in the cached set
+ * (cached_set.h), by its first pfn, so the caches' paths never take the
+ * domain lock.  Invariants, for a space with caches:
+ *   (1) a pfn in a size cache is in the cached set;
+ *   (2) a pfn in the cached set starts an ALLOCATED range of the tree of
+ *       a cacheable shape (cache_class);
+ *   (3) only a thread holding the pfn's stripe lock adds or removes it,
+ *       or erases a cacheable ALLOCATED range from the tree.
+ * A range that is ALLOCATED and whose first pfn is not in the set is
+ * handed out; one whose first pfn is in it is free (cached).  The cached
+ * protocol (free, alloc_from_cache, space_release) is laid out by those
+ * functions.
+ *
+ * Locking: the domain lock for every tree write and search; the RCU read
+ * lock for lookups and iteration; a stripe lock, then the domain lock,
+ * for the cached set (never the other order); the tree counters under
+ * the domain lock, the cached set's in its stripes.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <libiova/iova_space.h>
 
+#include "cached_set.h"
 #include "deferral.h"
 #include "domain.h"
 #include "iova_base.h"
@@ -40,6 +57,11 @@
 /* the largest cache_max_granules accepted: 2^20 granules (4 GiB of 4 KiB
  * granules), 21 size classes */
 #define SPACE_CACHE_MAX_GRANULES_LIMIT (1u << 20)
+/* cached allocations per size class the cached set is sized for: a
+ * depot at its bound (32 magazines of 125) and some threads' magazines.
+ * More only make its tables grow, up to their limit; past it a free does
+ * not cache (cached_set.c) */
+#define SPACE_CACHED_PER_CLASS 8192
 
 struct iova_space {
 	struct iova_domain dom;  /* first: release callbacks get &dom */
@@ -47,7 +69,11 @@ struct iova_space {
 	unsigned long top_pfn;   /* last pfn inside the address width */
 	struct iova_range *windows; /* sorted by address */
 	unsigned int nr_windows;
-	uint64_t allocations, bytes; /* under the domain lock */
+	/* what the caches' pfns are recorded in; NULL without caches */
+	struct iova_cached_set *cached;
+	/* ALLOCATED ranges in the tree (cached ones too) and their bytes,
+	 * under the domain lock; the stats subtract the cached set's */
+	uint64_t allocations, bytes;
 };
 
 static uint64_t pfn_addr(const struct iova_space *s, unsigned long pfn)
@@ -231,7 +257,13 @@ LIBIOVA_EXPORT int iova_space_create(const struct iova_space_config *config,
 		s->dom.rcaches = iova_rcaches_create(
 			&s->dom, (unsigned int)__builtin_ctz(max) + 1,
 			space_release);
-		if (!s->dom.rcaches)
+		if (s->dom.rcaches)
+			s->cached = iova_cached_set_create(
+				c.node_allocator ? c.node_allocator
+						 : mt_allocator_default(),
+				SPACE_CACHED_PER_CLASS *
+					iova_rcaches_classes(s->dom.rcaches));
+		if (!s->cached)
 			ret = -ENOMEM;
 	}
 	if (!ret) {
@@ -252,6 +284,9 @@ LIBIOVA_EXPORT void iova_space_destroy(struct iova_space *s)
 	if (!s)
 		return;
 	iova_rcaches_destroy(s->dom.rcaches);
+	/* before the teardown: a node allocator of the user's own is
+	 * checked for leaks once it returns */
+	iova_cached_set_destroy(s->cached);
 	iova_domain_teardown(&s->dom);
 	free(s->windows);
 	free(s);
@@ -259,17 +294,57 @@ LIBIOVA_EXPORT void iova_space_destroy(struct iova_space *s)
 
 /* ---- the size caches ------------------------------------------------- */
 
-/* Give a cached allocation back to the tree (no cache lock held). */
-static void space_release(struct iova_domain *dom, unsigned long pfn,
-			  unsigned int log_size)
+static void count_alloc(struct iova_space *s, unsigned long pages, int sign)
+{
+	s->allocations += (uint64_t)(int64_t)sign;
+	s->bytes += (uint64_t)(int64_t)sign * ((uint64_t)pages << s->shift);
+}
+
+/*
+ * Give the cached allocation at @pfn, of @pages, back to the tree, with
+ * @st (its stripe) locked: erase its range, then take it out of the set.
+ *
+ * The stripe lock is held across the erase, and this is why.  Taken only
+ * after the erase, a window would open between the two in which the
+ * range is free in the tree but its pfn still in the set: a search may
+ * hand the range out again, and its new owner's free would meet the
+ * stale pfn and be refused with -ENOENT (and the range leak).  Taken out
+ * of the set before the erase instead, a free in between would find the
+ * range ALLOCATED and not in the set, cache it, and the erase would then
+ * free a range a cache holds: handed out twice.  Held across both, no
+ * free of this pfn runs in between: a free that locks the stripe first
+ * finds the pfn in the set (-ENOENT), one that locks it after finds the
+ * range erased or handed out anew, and judges the tree as it is then.
+ */
+static void release_locked(struct iova_space *s,
+			   struct iova_cached_stripe *st, unsigned long pfn,
+			   unsigned long pages)
 {
 	unsigned long lo, hi;
 
-	(void)log_size;
-	iova_lock(dom);
-	if (iova_lookup(dom, pfn, &lo, &hi) == iova_marker(IOVA_KIND_CACHED))
-		iova_erase(dom, lo, hi);
-	iova_unlock(dom);
+	iova_lock(&s->dom);
+	/* by (2) the range is there; checked all the same */
+	if (iova_lookup(&s->dom, pfn, &lo, &hi) ==
+		    iova_marker(IOVA_KIND_ALLOCATED) &&
+	    lo == pfn) {
+		iova_erase(&s->dom, lo, hi);
+		count_alloc(s, hi - lo + 1, -1);
+	}
+	iova_unlock(&s->dom);
+	iova_cached_del(s->cached, st, pfn, pages);
+}
+
+/* The caches' release callback: a pfn leaves a cache for good (a flush,
+ * a full depot, a refused put); no cache lock held. */
+static void space_release(struct iova_domain *dom, unsigned long pfn,
+			  unsigned int log_size)
+{
+	struct iova_space *s = (struct iova_space *)dom;
+	struct iova_cached_stripe *st = iova_cached_stripe(s->cached, pfn);
+
+	iova_cached_lock(st);
+	release_locked(s, st, pfn, 1UL << log_size);
+	iova_cached_unlock(st);
 }
 
 /* The cache class of an allocation of @pages at @pfn, or -1: only sizes
@@ -287,12 +362,6 @@ static int cache_class(const struct iova_space *s, unsigned long pfn,
 }
 
 /* ---- allocation ------------------------------------------------------ */
-
-static void count_alloc(struct iova_space *s, unsigned long pages, int sign)
-{
-	s->allocations += (uint64_t)(int64_t)sign;
-	s->bytes += (uint64_t)(int64_t)sign * pfn_addr(s, pages);
-}
 
 /* The pfn window inside [min, max] bytes; false if not one granule. */
 static bool pfn_window(const struct iova_space *s, uint64_t min, uint64_t max,
@@ -336,17 +405,21 @@ static int alloc_from_cache(struct iova_space *s, unsigned long pages,
 			    unsigned long hi, unsigned long *pfn)
 {
 	int cls = cache_class(s, 0, pages);
+	struct iova_cached_stripe *st;
 
 	if (cls < 0 || align > pages)
 		return -ENOSPC;
 	*pfn = iova_rcache_get(s->dom.rcaches, (unsigned int)cls, lo, hi);
 	if (!*pfn)
 		return -ENOSPC;
-	iova_lock(&s->dom);
-	iova_replace(&s->dom, *pfn, *pfn + pages - 1,
-		     iova_marker(IOVA_KIND_ALLOCATED));
-	count_alloc(s, pages, 1);
-	iova_unlock(&s->dom);
+	/* Taken from the cache, the pfn is ours alone, and still in the set
+	 * by (1): a free of it meanwhile is a double free and is refused.
+	 * Out of the set, the range is handed out; the tree says so
+	 * already. */
+	st = iova_cached_stripe(s->cached, *pfn);
+	iova_cached_lock(st);
+	iova_cached_del(s->cached, st, *pfn, pages);
+	iova_cached_unlock(st);
 	return 0;
 }
 
@@ -416,29 +489,67 @@ static const struct iova_range *window_of(const struct iova_space *s,
 	return NULL;
 }
 
-/* Is [lo, hi] free?  Under the lock.  *@cached: a cached allocation is in
- * the way. */
+/* Is the range [@lo, @hi] an allocation a size cache may hold? */
+static bool cacheable(const struct iova_space *s, unsigned long lo,
+		      unsigned long hi)
+{
+	return s->cached && cache_class(s, lo, hi - lo + 1) >= 0;
+}
+
+/* Is the ALLOCATED range [@lo, @hi] in a size cache (free), rather than
+ * handed out?  Exact at some moment during the call; no lock needed. */
+static bool is_cached(struct iova_space *s, unsigned long lo,
+		      unsigned long hi)
+{
+	return cacheable(s, lo, hi) && iova_cached_has(s->cached, lo);
+}
+
+/* allocations in the way of an alloc_at that are checked one by one for
+ * being cached; past that many the caches are flushed without a look */
+#define SPACE_AT_CHECKS 8
+
+/* Is [lo, hi] free?  Under the lock.  Otherwise the first pfns of the
+ * allocations in the way that a cache may hold go to @maybe (up to
+ * SPACE_AT_CHECKS), their number to *@nr_maybe. */
 static bool range_free(struct iova_space *s, unsigned long lo,
-		       unsigned long hi, bool *cached)
+		       unsigned long hi, unsigned long *maybe,
+		       unsigned int *nr_maybe)
 {
 	MA_STATE(mas, &s->dom.tree, lo, lo);
 	bool taken = false;
 	void *entry;
 
-	*cached = false;
+	*nr_maybe = 0;
 	mas_for_each(&mas, entry, hi) {
 		taken = true;
-		if (entry == iova_marker(IOVA_KIND_CACHED))
-			*cached = true;
+		if (entry == iova_marker(IOVA_KIND_ALLOCATED) &&
+		    cacheable(s, mas.index, mas.last)) {
+			if (*nr_maybe < SPACE_AT_CHECKS)
+				maybe[*nr_maybe] = mas.index;
+			(*nr_maybe)++;
+		}
 	}
 	return !taken;
+}
+
+/* Is one of the allocations range_free found in the way cached?  Asked
+ * without the domain lock (the set is read lock-free). */
+static bool any_cached(struct iova_space *s, const unsigned long *maybe,
+		       unsigned int nr_maybe)
+{
+	if (nr_maybe > SPACE_AT_CHECKS)
+		return true;
+	for (unsigned int i = 0; i < nr_maybe; i++)
+		if (iova_cached_has(s->cached, maybe[i]))
+			return true;
+	return false;
 }
 
 LIBIOVA_EXPORT int iova_space_alloc_at(struct iova_space *s, uint64_t iova,
 				       uint64_t size)
 {
-	unsigned long pages, lo, hi;
-	bool cached;
+	unsigned long pages, lo, hi, maybe[SPACE_AT_CHECKS];
+	unsigned int nr_maybe;
 	int ret;
 
 	if (!s || (iova & (s->dom.granule - 1)))
@@ -454,57 +565,121 @@ LIBIOVA_EXPORT int iova_space_alloc_at(struct iova_space *s, uint64_t iova,
 		iova_lock(&s->dom);
 		/* a parked range is free space: its erase is completed
 		 * first, blocking allowed; -ENOMEM without memory for it */
-		cached = false;
+		nr_maybe = 0;
 		if (!iova_deferral_clear(&s->dom, lo, hi, GFP_KERNEL))
 			ret = -ENOMEM;
 		else
-			ret = range_free(s, lo, hi, &cached) ? 0 : -EEXIST;
+			ret = range_free(s, lo, hi, maybe, &nr_maybe) ? 0
+								      : -EEXIST;
 		if (!ret)
 			ret = iova_insert(&s->dom, lo, hi,
 					  iova_marker(IOVA_KIND_ALLOCATED));
 		if (!ret)
 			count_alloc(s, pages, 1);
 		iova_unlock(&s->dom);
-		if (ret != -EEXIST || !cached || pass)
+		if (ret != -EEXIST || !nr_maybe || pass ||
+		    !any_cached(s, maybe, nr_maybe))
 			return ret;
 		/* freed allocations parked in a cache: give them back */
 		iova_rcaches_flush(&s->dom, s->dom.rcaches);
 	}
 }
 
+/* -ENOENT or -EINVAL if @entry, over [@lo, @hi], is not an allocation
+ * that starts at @pfn; 0 if it is.  Whether it is cached is the caller's
+ * to check when it starts there; inside, a cached range is no
+ * allocation (-ENOENT, as inside any free range). */
+static int check_free(struct iova_space *s, void *entry, unsigned long lo,
+		      unsigned long hi, unsigned long pfn)
+{
+	if (entry != iova_marker(IOVA_KIND_ALLOCATED))
+		return -ENOENT;
+	if (lo == pfn)
+		return 0;
+	return is_cached(s, lo, hi) ? -ENOENT : -EINVAL;
+}
+
+/*
+ * Free the allocation at @pfn through the tree, not a cache: the whole
+ * check and the erase under the domain lock.  With caches, under @pfn's
+ * stripe lock: a cacheable range found here (the tree changed since the
+ * caller looked) is erased only if it is not cached, by (3).
+ */
+static int free_in_tree(struct iova_space *s, unsigned long pfn)
+{
+	unsigned long lo, hi;
+	void *entry;
+	int ret;
+
+	iova_lock(&s->dom);
+	entry = iova_lookup(&s->dom, pfn, &lo, &hi);
+	ret = check_free(s, entry, lo, hi, pfn);
+	if (!ret && is_cached(s, lo, hi))
+		ret = -ENOENT;
+	if (!ret) {
+		iova_erase(&s->dom, lo, hi);
+		count_alloc(s, hi - lo + 1, -1);
+	}
+	iova_unlock(&s->dom);
+	return ret;
+}
+
+/*
+ * The cached free takes no domain lock.  Under the pfn's stripe lock it
+ * reads the tree (RCU) and adds the pfn to the set: the allocation is
+ * then free, and a second free finds it there.  Why the lookup is made
+ * under the stripe lock: the tree's answer must still hold when the pfn
+ * is added.  By (3) a cacheable range is erased only under its stripe
+ * lock (by a release, or the uncached free below), so while this thread
+ * holds it, the ALLOCATED range it read stays in the tree: it cannot be
+ * erased, handed out anew and cached by someone else in between.  (A
+ * range the tree hands out anew at the same pfn after an erase is a new
+ * allocation, and its free is judged against the tree as it is then.)
+ * The stripe lock is acquired after any release that erased the range
+ * dropped it, so the RCU lookup sees that erase.
+ */
 LIBIOVA_EXPORT int iova_space_free(struct iova_space *s, uint64_t iova)
 {
-	unsigned long pfn, lo, hi;
-	int cls, ret = 0;
+	struct iova_cached_stripe *st;
+	unsigned long pfn, lo = 0, hi = 0;
 	void *entry;
+	int cls = -1, ret;
 
 	if (!s || (iova & (s->dom.granule - 1)))
 		return -EINVAL;
 	if (!window_of(s, iova, iova))
 		return -ERANGE;
 	pfn = (unsigned long)(iova >> s->shift);
-	iova_lock(&s->dom);
+	if (!s->cached)
+		return free_in_tree(s, pfn);
+	st = iova_cached_stripe(s->cached, pfn);
+	iova_cached_lock(st);
+	mt_read_lock();
 	entry = iova_lookup(&s->dom, pfn, &lo, &hi);
-	if (entry != iova_marker(IOVA_KIND_ALLOCATED))
-		ret = -ENOENT;
-	else if (lo != pfn)
-		ret = -EINVAL;
-	if (ret) {
-		iova_unlock(&s->dom);
+	mt_read_unlock();
+	ret = check_free(s, entry, lo, hi, pfn);
+	if (!ret)
+		cls = cache_class(s, lo, hi - lo + 1);
+	if (!ret && cls < 0)
+		ret = free_in_tree(s, pfn);
+	else if (!ret)
+		ret = iova_cached_add(s->cached, st, pfn, hi - lo + 1);
+	if (ret == -EEXIST) {
+		ret = -ENOENT; /* cached already: a double free */
+	} else if (ret == -ENOMEM) {
+		/* no room in the set: not cached, freed through the tree;
+		 * the free itself never fails for memory */
+		release_locked(s, st, pfn, hi - lo + 1);
+		ret = 0;
+		cls = -1;
+	}
+	iova_cached_unlock(st);
+	if (ret || cls < 0)
 		return ret;
-	}
-	count_alloc(s, hi - lo + 1, -1);
-	cls = cache_class(s, lo, hi - lo + 1);
-	if (cls < 0) {
-		iova_erase(&s->dom, lo, hi);
-		iova_unlock(&s->dom);
-		return 0;
-	}
-	/* parked in the cache: marked so that a second free is caught */
-	iova_replace(&s->dom, lo, hi, iova_marker(IOVA_KIND_CACHED));
-	iova_unlock(&s->dom);
-	if (!iova_rcache_put(&s->dom, s->dom.rcaches, (unsigned int)cls, lo))
-		space_release(&s->dom, lo, (unsigned int)cls);
+	/* By (1) a pfn is in the set before it enters a cache.  Refused,
+	 * it leaves the set again as any cached pfn does. */
+	if (!iova_rcache_put(&s->dom, s->dom.rcaches, (unsigned int)cls, pfn))
+		space_release(&s->dom, pfn, (unsigned int)cls);
 	return 0;
 }
 
@@ -522,7 +697,7 @@ LIBIOVA_EXPORT int iova_space_lookup(struct iova_space *s, uint64_t addr,
 	mt_read_lock();
 	entry = iova_lookup(&s->dom, pfn, &lo, &hi);
 	mt_read_unlock();
-	if (entry != iova_marker(IOVA_KIND_ALLOCATED))
+	if (entry != iova_marker(IOVA_KIND_ALLOCATED) || is_cached(s, lo, hi))
 		return -ENOENT;
 	range->start = pfn_addr(s, lo);
 	range->last = pfn_last_byte(s, hi);
@@ -530,7 +705,8 @@ LIBIOVA_EXPORT int iova_space_lookup(struct iova_space *s, uint64_t addr,
 }
 
 /* The next range at or after @mas->index up to @hi that is a free hole
- * (@holes) or an allocation; false when there is none.  RCU read lock. */
+ * (@holes) or an ALLOCATED range, cached or not; false when there is
+ * none.  RCU read lock. */
 static bool next_visit(struct ma_state *mas, unsigned long hi, bool holes)
 {
 	void *entry;
@@ -550,7 +726,8 @@ static bool next_visit(struct ma_state *mas, unsigned long hi, bool holes)
  * reported too (clipped to the bytes inside).  Each range is read under
  * the RCU read lock; the callback runs outside it, so it may call
  * anything.  The tree has no two adjacent NULL ranges, so each NULL range
- * is a whole hole.
+ * is a whole hole.  An ALLOCATED range that is cached is neither an
+ * allocation nor a hole: it is skipped.
  */
 static int visit(struct iova_space *s, uint64_t min, uint64_t max,
 		 bool holes, iova_range_fn fn, void *arg)
@@ -571,6 +748,8 @@ static int visit(struct iova_space *s, uint64_t min, uint64_t max,
 		mt_read_unlock();
 		if (!holes && !found)
 			return 0;
+		if (found && !holes && is_cached(s, mas.index, mas.last))
+			found = false;
 		if (found) {
 			r.start = pfn_addr(s, mas.index);
 			r.last = pfn_last_byte(s, mas.last > hi ? hi : mas.last);
@@ -638,13 +817,24 @@ LIBIOVA_EXPORT int iova_space_stats(struct iova_space *s,
 				    struct iova_space_stats *st)
 {
 	struct iova_rcache_counts rc;
+	unsigned long nr_cached = 0, cached_pages = 0;
+	uint64_t cached_bytes;
 
 	if (!s || !st)
 		return -EINVAL;
 	iova_rcaches_counts(s->dom.rcaches, &rc);
+	/* the tree's ALLOCATED ranges less the cached ones; exact when no
+	 * call runs meanwhile, else from slightly different moments (so
+	 * kept from going below 0) */
+	if (s->cached)
+		iova_cached_totals(s->cached, &nr_cached, &cached_pages);
+	cached_bytes = (uint64_t)cached_pages << s->shift;
 	iova_lock(&s->dom);
-	st->allocations = s->allocations;
-	st->bytes_allocated = s->bytes;
+	st->allocations = s->allocations > nr_cached
+				  ? s->allocations - nr_cached
+				  : 0;
+	st->bytes_allocated = s->bytes > cached_bytes ? s->bytes - cached_bytes
+						      : 0;
 	iova_unlock(&s->dom);
 	st->cached = rc.cached;
 	st->cache_hits = rc.hits;

@@ -2,61 +2,76 @@
 /*
  * cached_set.c - floor 1 of lib/iova (cached_set.h), a leaf: the cached
  * set of a space, the first pfns of its allocations that sit in a size
- * cache.
+ * cache, and of some that a cache handed out (live entries, a shortcut
+ * for their next free).
  *
  * Each stripe keeps an open-addressed table: a directory (one node) of up
- * to CS_MAX_BLOCKS blocks (one node each, CS_SLOTS pfns), a power of two
- * of them.  A pfn's hash picks its stripe (top bits), its block and its
- * first slot (the bits below); it lives in the first free slot from there
- * on, wrapping inside the block (linear probing).  0 marks a free slot:
- * pfn 0 is never allocated by a space.  Removal shifts the following
- * pfns back instead of leaving a tombstone, so a lookup ends at the first
- * free slot and a table never fills with the dead.
+ * to CS_MAX_BLOCKS blocks (one node each, CS_SLOTS entries), a power of
+ * two of them.  A pfn's hash picks its stripe (top bits), its block and
+ * its first slot (the bits below); it lives in the first free slot from
+ * there on, wrapping inside the block (linear probing).  pfn 0 marks a
+ * free slot: a space never allocates pfn 0.  Removal shifts the
+ * following entries back instead of leaving a tombstone, so a probe ends
+ * at the first free slot and a table never fills with the dead.
  *
  * Memory: nodes of the space's node allocator, taken without blocking
  * when a stripe needs room (a free must not wait for memory), so a test
  * or a user fails them as it fails tree nodes.  Growth doubles the
- * blocks: each new block takes the pfns of one old block whose next hash
- * bit matches, so it cannot overflow.  The old table is kept, linked from
- * the new one, until the set is destroyed: iova_cached_has may still be
- * reading it, and keeping it costs less than the tables before it (a
- * stripe's tables sum to under twice its last one) and needs no grace
- * period.  Tables never shrink: the set is bounded by what the size
- * caches can hold.
+ * blocks: each new block takes the entries of one old block whose next
+ * hash bit matches, so it cannot overflow.  The old table is kept,
+ * linked from the new one, until the set is destroyed: iova_cached_has
+ * may still be reading it, and keeping it costs less than the tables
+ * before it (a stripe's tables sum to under twice its last one) and
+ * needs no grace period.  Tables never shrink, and stop at CS_MAX_BLOCKS
+ * blocks.  Live entries are only kept where the table has room without
+ * growing, and are dropped when a block of a table that can grow no more
+ * has no slot left for a cached one: they are a shortcut, never needed
+ * (cached_set.h).
  *
  * Readers: iova_cached_has reads a stripe without its lock, under the
  * stripe's sequence count, and retries when a change overlapped it (a
- * removal moves pfns, so a reader could miss one that stays in).
+ * removal moves entries, so a reader could miss one that stays in).  A
+ * flip between live and cached is one store of the entry's state word,
+ * which a reader sees before or after, both right: it bumps no count.
  */
 #include <sched.h>
 #include <stdlib.h>
 
 #include "cached_set.h"
 
-#define CS_SLOTS (MT_NODE_SIZE / sizeof(unsigned long)) /* per block */
-#define CS_SLOT_BITS 5
-#define CS_MAX_BLOCKS 16  /* per stripe: 512 pfns */
+/* One entry: a first pfn and its state, (log2 of the size) << 1 | cached.
+ * Written under the stripe's lock and read by iova_cached_has without
+ * it: atomic, relaxed (the sequence count orders them). */
+struct cs_slot {
+	atomic_ulong pfn;  /* 0: a free slot */
+	atomic_ulong state;
+};
+
+#define CS_CACHED 1UL
+#define CS_SLOTS (MT_NODE_SIZE / sizeof(struct cs_slot)) /* per block */
+#define CS_SLOT_BITS 4
+#define CS_MAX_BLOCKS 16  /* per stripe: 256 entries */
 #define CS_BLOCK_BITS 4
-/* grow past this many pfns per block on average, 3/4 full: probes stay
- * short */
+/* grow past this many entries per block on average, 3/4 full: probes
+ * stay short */
 #define CS_FILL (CS_SLOTS * 3 / 4)
 /* stripes are sized so that the expected members fill half the largest
  * tables */
 #define CS_STRIPE_MEMBERS (CS_MAX_BLOCKS * CS_SLOTS / 2)
 #define CS_MIN_STRIPES 16
+#define CS_MIN_STRIPE_BITS 4
 /* spins before a waiting thread yields (cached_set.h) */
 #define CS_SPINS 256
 
-_Static_assert(CS_SLOTS == 1u << CS_SLOT_BITS, "a block is 32 pfns");
+_Static_assert(CS_SLOTS == 1u << CS_SLOT_BITS, "a block is 16 entries");
 _Static_assert(CS_MAX_BLOCKS == 1u << CS_BLOCK_BITS, "blocks bits");
+_Static_assert(CS_MIN_STRIPES == 1u << CS_MIN_STRIPE_BITS, "stripe bits");
 
-/* A stripe's table: one node.  The blocks' slots are written under the
- * stripe's lock and read by iova_cached_has without it: atomic, relaxed
- * (the sequence count orders them). */
+/* A stripe's table: one node. */
 struct iova_cached_table {
 	struct iova_cached_table *older; /* kept for readers, see above */
 	unsigned int nr_blocks;          /* a power of two */
-	atomic_ulong *blocks[CS_MAX_BLOCKS];
+	struct cs_slot *blocks[CS_MAX_BLOCKS];
 };
 
 _Static_assert(sizeof(struct iova_cached_table) <= MT_NODE_SIZE,
@@ -78,15 +93,32 @@ static unsigned int home_of(const struct iova_cached_set *cs, uint64_t h)
 	       (CS_SLOTS - 1);
 }
 
-static unsigned long slot_get(atomic_ulong *b, unsigned int i)
+static struct cs_slot *block_for(const struct iova_cached_set *cs,
+				 const struct iova_cached_table *t,
+				 uint64_t h)
 {
-	return atomic_load_explicit(&b[i & (CS_SLOTS - 1)],
+	return t->blocks[block_of(cs, h, t->nr_blocks)];
+}
+
+static unsigned long pfn_get(struct cs_slot *b, unsigned int i)
+{
+	return atomic_load_explicit(&b[i & (CS_SLOTS - 1)].pfn,
 				    memory_order_relaxed);
 }
 
-static void slot_set(atomic_ulong *b, unsigned int i, unsigned long v)
+static unsigned long state_get(struct cs_slot *b, unsigned int i)
 {
-	atomic_store_explicit(&b[i & (CS_SLOTS - 1)], v, memory_order_relaxed);
+	return atomic_load_explicit(&b[i & (CS_SLOTS - 1)].state,
+				    memory_order_relaxed);
+}
+
+static void slot_set(struct cs_slot *b, unsigned int i, unsigned long pfn,
+		     unsigned long state)
+{
+	atomic_store_explicit(&b[i & (CS_SLOTS - 1)].pfn, pfn,
+			      memory_order_relaxed);
+	atomic_store_explicit(&b[i & (CS_SLOTS - 1)].state, state,
+			      memory_order_relaxed);
 }
 
 /*
@@ -94,11 +126,11 @@ static void slot_set(atomic_ulong *b, unsigned int i, unsigned long v)
  * slot or the first free one (CS_SLOTS when the block is full and @pfn is
  * not in it).  True if found.
  */
-static bool probe(atomic_ulong *b, unsigned int home, unsigned long pfn,
+static bool probe(struct cs_slot *b, unsigned int home, unsigned long pfn,
 		  unsigned int *at)
 {
 	for (unsigned int j = 0; j < CS_SLOTS; j++) {
-		unsigned long v = slot_get(b, home + j);
+		unsigned long v = pfn_get(b, home + j);
 
 		if (v == pfn || !v) {
 			*at = (home + j) & (CS_SLOTS - 1);
@@ -127,18 +159,22 @@ static void seq_end(struct iova_cached_stripe *st)
 	atomic_store_explicit(&st->seq, s + 1, memory_order_release);
 }
 
-static void counts_add(struct iova_cached_stripe *st, long n, long pages)
+/* The cached counts move by one entry of @state, in (@sign 1) or out. */
+static void count_cached(struct iova_cached_stripe *st, unsigned long state,
+			 long sign)
 {
 	/* only the lock holder writes: no read-modify-write needed */
-	atomic_store_explicit(&st->count,
-			      atomic_load_explicit(&st->count,
+	unsigned long pages = 1UL << (state >> 1);
+
+	atomic_store_explicit(&st->cached,
+			      atomic_load_explicit(&st->cached,
 						   memory_order_relaxed) +
-				      (unsigned long)n,
+				      (unsigned long)sign,
 			      memory_order_relaxed);
 	atomic_store_explicit(&st->pages,
 			      atomic_load_explicit(&st->pages,
 						   memory_order_relaxed) +
-				      (unsigned long)pages,
+				      (unsigned long)sign * pages,
 			      memory_order_relaxed);
 }
 
@@ -149,9 +185,8 @@ struct iova_cached_set *iova_cached_set_create(struct mt_allocator *alloc,
 {
 	struct iova_cached_set *cs = calloc(1, sizeof(*cs));
 	unsigned long n = CS_MIN_STRIPES;
-	unsigned int bits = 4;
+	unsigned int bits = CS_MIN_STRIPE_BITS;
 
-	_Static_assert(CS_MIN_STRIPES == 1u << 4, "stripe bits");
 	if (!cs)
 		return NULL;
 	while (n * CS_STRIPE_MEMBERS < members && bits < 24) {
@@ -171,7 +206,8 @@ struct iova_cached_set *iova_cached_set_create(struct mt_allocator *alloc,
 		atomic_init(&st->lock, 0);
 		atomic_init(&st->seq, 0);
 		atomic_init(&st->table, NULL);
-		atomic_init(&st->count, 0);
+		st->entries = 0;
+		atomic_init(&st->cached, 0);
 		atomic_init(&st->pages, 0);
 	}
 	return cs;
@@ -220,9 +256,15 @@ void iova_cached_lock_wait(struct iova_cached_stripe *st)
 
 /* ---- changes, under the stripe's lock -------------------------------- */
 
+static struct iova_cached_table *table_of(struct iova_cached_stripe *st)
+{
+	return atomic_load_explicit(&st->table, memory_order_relaxed);
+}
+
 /*
  * A table of twice the blocks of @old (one block when there is none) with
- * its pfns, or NULL: at the limit already, or no node.  Without blocking.
+ * its entries, or NULL: at the limit already, or no node.  Without
+ * blocking.
  */
 static struct iova_cached_table *grow(struct iova_cached_set *cs,
 				      struct iova_cached_table *old)
@@ -245,100 +287,183 @@ static struct iova_cached_table *grow(struct iova_cached_set *cs,
 	}
 	for (unsigned int i = 0; old && i < old->nr_blocks; i++) {
 		for (unsigned int j = 0; j < CS_SLOTS; j++) {
-			unsigned long v = slot_get(old->blocks[i], j);
+			unsigned long v = pfn_get(old->blocks[i], j);
 			uint64_t h = iova_cached_hash(v);
-			atomic_ulong *b;
+			struct cs_slot *b;
 			unsigned int at;
 
 			if (!v)
 				continue;
-			b = t->blocks[block_of(cs, h, n)];
-			/* the pfns of one old block at most: always room */
+			b = block_for(cs, t, h);
+			/* the entries of one old block at most: always room */
 			probe(b, home_of(cs, h), v, &at);
-			slot_set(b, at, v);
+			slot_set(b, at, v, state_get(old->blocks[i], j));
 		}
 	}
 	t->older = old;
 	return t;
 }
 
-int iova_cached_add(struct iova_cached_set *cs, struct iova_cached_stripe *st,
-		    unsigned long pfn, unsigned long pages)
+/* Remove the entry in slot @hole of @b, shifting back the ones after it
+ * that may move into the hole: those whose home is not cyclically in
+ * (hole, at], so a probe from an entry's home still meets no free slot
+ * before the entry.  Inside the sequence count. */
+static void remove_at(struct iova_cached_set *cs, struct cs_slot *b,
+		      unsigned int hole)
 {
-	struct iova_cached_table *t =
-		atomic_load_explicit(&st->table, memory_order_relaxed);
-	uint64_t h = iova_cached_hash(pfn);
-	unsigned int at = CS_SLOTS;
-	atomic_ulong *b = NULL;
-
-	for (;;) {
-		if (t) {
-			b = t->blocks[block_of(cs, h, t->nr_blocks)];
-			if (probe(b, home_of(cs, h), pfn, &at))
-				return -EEXIST;
-			if (at < CS_SLOTS &&
-			    atomic_load_explicit(&st->count,
-						 memory_order_relaxed) <
-				    (unsigned long)t->nr_blocks * CS_FILL)
-				break;
-		}
-		/* no table, too full on average, or this block is full */
-		struct iova_cached_table *bigger = grow(cs, t);
-
-		if (!bigger) {
-			if (t && at < CS_SLOTS)
-				break; /* over the fill, but there is a slot */
-			return -ENOMEM;
-		}
-		seq_begin(st);
-		atomic_store_explicit(&st->table, bigger, memory_order_release);
-		seq_end(st);
-		t = bigger;
-	}
-	seq_begin(st);
-	slot_set(b, at, pfn);
-	seq_end(st);
-	counts_add(st, 1, (long)pages);
-	return 0;
-}
-
-bool iova_cached_del(struct iova_cached_set *cs, struct iova_cached_stripe *st,
-		     unsigned long pfn, unsigned long pages)
-{
-	struct iova_cached_table *t =
-		atomic_load_explicit(&st->table, memory_order_relaxed);
-	uint64_t h = iova_cached_hash(pfn);
-	unsigned int hole, at;
-	atomic_ulong *b;
-
-	if (!t)
-		return false;
-	b = t->blocks[block_of(cs, h, t->nr_blocks)];
-	if (!probe(b, home_of(cs, h), pfn, &hole))
-		return false;
-	seq_begin(st);
-	/* Shift back the pfns after the hole that may move into it: those
-	 * whose home is not cyclically in (hole, at]; the probe from a
-	 * pfn's home then still meets no free slot before the pfn. */
 	for (unsigned int k = 1; k < CS_SLOTS; k++) {
-		unsigned long v;
-		unsigned int home;
+		unsigned int at = (hole + k) & (CS_SLOTS - 1), home;
+		unsigned long v = pfn_get(b, at);
 
-		at = (hole + k) & (CS_SLOTS - 1);
-		v = slot_get(b, at);
 		if (!v)
 			break;
 		home = home_of(cs, iova_cached_hash(v));
 		if (((at - home) & (CS_SLOTS - 1)) >=
 		    ((at - hole) & (CS_SLOTS - 1))) {
-			slot_set(b, hole, v);
+			slot_set(b, hole, v, state_get(b, at));
 			hole = at;
 			k = 0;
 		}
 	}
-	slot_set(b, hole, 0);
+	slot_set(b, hole, 0, 0);
+}
+
+/* Drop every live entry of @b: room for cached ones. */
+static void drop_live(struct iova_cached_set *cs,
+		      struct iova_cached_stripe *st, struct cs_slot *b)
+{
+	seq_begin(st);
+	for (unsigned int j = 0; j < CS_SLOTS;) {
+		if (pfn_get(b, j) && !(state_get(b, j) & CS_CACHED)) {
+			remove_at(cs, b, j);
+			st->entries--;
+			j = 0; /* entries moved: look again */
+		} else {
+			j++;
+		}
+	}
 	seq_end(st);
-	counts_add(st, -1, -(long)pages);
+}
+
+int iova_cached_add(struct iova_cached_set *cs, struct iova_cached_stripe *st,
+		    unsigned long pfn, unsigned int log)
+{
+	struct iova_cached_table *t = table_of(st);
+	uint64_t h = iova_cached_hash(pfn);
+	unsigned long state = (unsigned long)log << 1 | CS_CACHED;
+	unsigned int at = CS_SLOTS;
+	struct cs_slot *b = NULL;
+	bool dropped = false;
+
+	for (;;) {
+		if (t) {
+			b = block_for(cs, t, h);
+			if (probe(b, home_of(cs, h), pfn, &at))
+				return -EEXIST;
+			if (at < CS_SLOTS &&
+			    st->entries < t->nr_blocks * CS_FILL)
+				break;
+		}
+		/* no table, too full on average, or this block is full */
+		struct iova_cached_table *bigger = grow(cs, t);
+
+		if (bigger) {
+			seq_begin(st);
+			atomic_store_explicit(&st->table, bigger,
+					      memory_order_release);
+			seq_end(st);
+			t = bigger;
+			continue;
+		}
+		if (t && at < CS_SLOTS)
+			break; /* over the fill, but there is a slot */
+		if (!t || dropped)
+			return -ENOMEM;
+		drop_live(cs, st, b);
+		dropped = true;
+	}
+	seq_begin(st);
+	slot_set(b, at, pfn, state);
+	seq_end(st);
+	st->entries++;
+	count_cached(st, state, 1);
+	return 0;
+}
+
+int iova_cached_park(struct iova_cached_set *cs, struct iova_cached_stripe *st,
+		     unsigned long pfn)
+{
+	struct iova_cached_table *t = table_of(st);
+	uint64_t h = iova_cached_hash(pfn);
+	unsigned long state;
+	struct cs_slot *b;
+	unsigned int at;
+
+	if (!t)
+		return -ENOENT;
+	b = block_for(cs, t, h);
+	if (!probe(b, home_of(cs, h), pfn, &at))
+		return -ENOENT;
+	state = state_get(b, at);
+	if (state & CS_CACHED)
+		return -EEXIST;
+	state |= CS_CACHED;
+	atomic_store_explicit(&b[at].state, state, memory_order_relaxed);
+	count_cached(st, state, 1);
+	return (int)(state >> 1);
+}
+
+void iova_cached_unpark(struct iova_cached_set *cs,
+			struct iova_cached_stripe *st, unsigned long pfn)
+{
+	struct iova_cached_table *t = table_of(st);
+	uint64_t h = iova_cached_hash(pfn);
+	unsigned long state;
+	struct cs_slot *b;
+	unsigned int at;
+
+	if (!t)
+		return;
+	b = block_for(cs, t, h);
+	if (!probe(b, home_of(cs, h), pfn, &at))
+		return;
+	state = state_get(b, at);
+	if (!(state & CS_CACHED))
+		return;
+	count_cached(st, state, -1);
+	if (st->entries <= t->nr_blocks * CS_FILL) {
+		/* room: kept as a live entry, the next free's shortcut */
+		atomic_store_explicit(&b[at].state, state & ~CS_CACHED,
+				      memory_order_relaxed);
+		return;
+	}
+	seq_begin(st);
+	remove_at(cs, b, at);
+	seq_end(st);
+	st->entries--;
+}
+
+bool iova_cached_del(struct iova_cached_set *cs, struct iova_cached_stripe *st,
+		     unsigned long pfn)
+{
+	struct iova_cached_table *t = table_of(st);
+	uint64_t h = iova_cached_hash(pfn);
+	unsigned long state;
+	struct cs_slot *b;
+	unsigned int at;
+
+	if (!t)
+		return false;
+	b = block_for(cs, t, h);
+	if (!probe(b, home_of(cs, h), pfn, &at))
+		return false;
+	state = state_get(b, at);
+	if (state & CS_CACHED)
+		count_cached(st, state, -1);
+	seq_begin(st);
+	remove_at(cs, b, at);
+	seq_end(st);
+	st->entries--;
 	return true;
 }
 
@@ -361,9 +486,12 @@ bool iova_cached_has(struct iova_cached_set *cs, unsigned long pfn)
 			continue;
 		}
 		t = atomic_load_explicit(&st->table, memory_order_acquire);
-		if (t)
-			found = probe(t->blocks[block_of(cs, h, t->nr_blocks)],
-				      home_of(cs, h), pfn, &at);
+		if (t) {
+			struct cs_slot *b = block_for(cs, t, h);
+
+			found = probe(b, home_of(cs, h), pfn, &at) &&
+				(state_get(b, at) & CS_CACHED);
+		}
 		/* the slots were read before the count is read again */
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&st->seq, memory_order_relaxed) == s)
@@ -376,7 +504,7 @@ void iova_cached_totals(struct iova_cached_set *cs, unsigned long *count,
 {
 	*count = *pages = 0;
 	for (unsigned long i = 0; i < 1UL << (64 - cs->shift); i++) {
-		*count += atomic_load_explicit(&cs->stripes[i].count,
+		*count += atomic_load_explicit(&cs->stripes[i].cached,
 					       memory_order_relaxed);
 		*pages += atomic_load_explicit(&cs->stripes[i].pages,
 					       memory_order_relaxed);

@@ -10,6 +10,14 @@
  * it is cached, so that the caches' paths take no domain lock.  A second
  * free of a cached allocation finds its pfn here and is caught.
  *
+ * An entry is cached, or live: an allocation a cache handed out keeps its
+ * entry, flipped to live, while its stripe has room, so that its next
+ * free learns from the set alone (no tree lookup) that it is an
+ * allocation, of which size.  A live entry may be dropped at any time: a
+ * free that finds no entry asks the tree.  So the user must keep: a pfn
+ * in the set, cached or live, starts an allocation of its size class in
+ * the tree (space.c says how).
+ *
  * The set is split into stripes by a hash of the pfn.  Locking: a
  * stripe's lock for every change of that stripe (and the user holds it
  * across its own check of the tree, see space.c); iova_cached_has reads
@@ -32,16 +40,17 @@ struct iova_cached_table;
 
 /*
  * One stripe, on a cache line of its own: two threads freeing pfns of
- * different stripes share nothing.  count and pages change under the lock
- * and are read without it (the stats).
+ * different stripes share nothing.  cached and pages change under the
+ * lock and are read without it (the stats).
  */
 struct iova_cached_stripe {
 	_Alignas(CACHELINE_SIZE) atomic_int lock;
-	/* odd while the table changes: iova_cached_has retries then */
+	/* odd while entries move: iova_cached_has retries then */
 	atomic_uint seq;
 	struct iova_cached_table *_Atomic table; /* NULL: empty, none yet */
-	atomic_ulong count; /* pfns in the stripe */
-	atomic_ulong pages; /* the granules of their allocations */
+	unsigned int entries; /* cached and live, under the lock */
+	atomic_ulong cached;  /* cached entries */
+	atomic_ulong pages;   /* the granules of their allocations */
 };
 
 struct iova_cached_set {
@@ -90,28 +99,41 @@ static inline void iova_cached_unlock(struct iova_cached_stripe *st)
 }
 
 /*
- * Under @st's lock (@st is @pfn's stripe): add @pfn, the first of an
- * allocation of @pages granules.  Returns 0, -EEXIST (already in: the
- * allocation is cached) or -ENOMEM (no room, and no node to grow: the
- * caller does not cache the allocation).  Never blocks.
+ * Under @st's lock (@st is @pfn's stripe): add @pfn as cached, the first
+ * of an allocation of 2^@log granules.  Returns 0, -EEXIST (already in,
+ * cached or live: the caller checks first, iova_cached_park) or -ENOMEM
+ * (no room, and no node to grow: the caller does not cache the
+ * allocation).  Never blocks.
  */
 int iova_cached_add(struct iova_cached_set *cs, struct iova_cached_stripe *st,
-		    unsigned long pfn, unsigned long pages);
-
-/* Under @st's lock: take @pfn (of @pages granules) out; false if it was
- * not in.  Never fails otherwise, never allocates. */
-bool iova_cached_del(struct iova_cached_set *cs,
-		     struct iova_cached_stripe *st, unsigned long pfn,
-		     unsigned long pages);
+		    unsigned long pfn, unsigned int log);
 
 /*
- * Is @pfn in the set?  Without the lock, never blocks for a lock holder:
+ * Under @st's lock: if @pfn has a live entry, make it cached and return
+ * its log2 size; -EEXIST if it is cached; -ENOENT if it has no entry.
+ * Never allocates.
+ */
+int iova_cached_park(struct iova_cached_set *cs, struct iova_cached_stripe *st,
+		     unsigned long pfn);
+
+/* Under @st's lock: @pfn's cached entry becomes live (or goes, when the
+ * stripe has no room to spare).  Never allocates. */
+void iova_cached_unpark(struct iova_cached_set *cs,
+			struct iova_cached_stripe *st, unsigned long pfn);
+
+/* Under @st's lock: take @pfn's entry, cached or live, out; false if it
+ * had none.  Never allocates. */
+bool iova_cached_del(struct iova_cached_set *cs, struct iova_cached_stripe *st,
+		     unsigned long pfn);
+
+/*
+ * Is @pfn in the set, cached?  Without the lock, never blocks for a lock holder:
  * retries only while a change of the stripe's table is under way (a few
  * stores).  The answer is exact at some moment during the call.
  */
 bool iova_cached_has(struct iova_cached_set *cs, unsigned long pfn);
 
-/* The pfns in the set and the granules of their allocations, summed over
+/* The cached pfns and the granules of their allocations, summed over
  * the stripes without their locks: exact when nothing changes
  * meanwhile. */
 void iova_cached_totals(struct iova_cached_set *cs, unsigned long *count,

@@ -15,16 +15,19 @@
  * An allocation freed into a size cache keeps its ALLOCATED marker (no
  * search hands it out); that it is cached is recorded in the cached set
  * (cached_set.h), by its first pfn, so the caches' paths never take the
- * domain lock.  Invariants, for a space with caches:
- *   (1) a pfn in a size cache is in the cached set;
- *   (2) a pfn in the cached set starts an ALLOCATED range of the tree of
- *       a cacheable shape (cache_class);
- *   (3) only a thread holding the pfn's stripe lock adds or removes it,
- *       or erases a cacheable ALLOCATED range from the tree.
- * A range that is ALLOCATED and whose first pfn is not in the set is
- * handed out; one whose first pfn is in it is free (cached).  The cached
- * protocol (free, alloc_from_cache, space_release) is laid out by those
- * functions.
+ * domain lock.  An allocation a cache hands out keeps an entry there,
+ * live, while there is room: its next free needs no tree lookup.
+ * Invariants, for a space with caches:
+ *   (1) a pfn in a size cache has a cached entry in the set;
+ *   (2) a pfn with an entry in the set, cached or live, starts an
+ *       ALLOCATED range of the tree of the entry's size class;
+ *   (3) only a thread holding the pfn's stripe lock adds, flips or
+ *       removes its entry, or erases a cacheable ALLOCATED range starting
+ *       there from the tree.
+ * An ALLOCATED range whose first pfn has no cached entry is handed out;
+ * one whose first pfn has one is free (cached).  The protocol is laid
+ * out by the functions that follow it: iova_space_free,
+ * alloc_from_cache, release_locked.
  *
  * Locking: the domain lock for every tree write and search; the RCU read
  * lock for lookups and iteration; a stripe lock, then the domain lock,
@@ -301,7 +304,7 @@ static void count_alloc(struct iova_space *s, unsigned long pages, int sign)
 }
 
 /*
- * Give the cached allocation at @pfn, of @pages, back to the tree, with
+ * Give the cached allocation at @pfn back to the tree, with
  * @st (its stripe) locked: erase its range, then take it out of the set.
  *
  * The stripe lock is held across the erase, and this is why.  Taken only
@@ -317,8 +320,7 @@ static void count_alloc(struct iova_space *s, unsigned long pages, int sign)
  * range erased or handed out anew, and judges the tree as it is then.
  */
 static void release_locked(struct iova_space *s,
-			   struct iova_cached_stripe *st, unsigned long pfn,
-			   unsigned long pages)
+			   struct iova_cached_stripe *st, unsigned long pfn)
 {
 	unsigned long lo, hi;
 
@@ -331,7 +333,7 @@ static void release_locked(struct iova_space *s,
 		count_alloc(s, hi - lo + 1, -1);
 	}
 	iova_unlock(&s->dom);
-	iova_cached_del(s->cached, st, pfn, pages);
+	iova_cached_del(s->cached, st, pfn);
 }
 
 /* The caches' release callback: a pfn leaves a cache for good (a flush,
@@ -342,8 +344,9 @@ static void space_release(struct iova_domain *dom, unsigned long pfn,
 	struct iova_space *s = (struct iova_space *)dom;
 	struct iova_cached_stripe *st = iova_cached_stripe(s->cached, pfn);
 
+	(void)log_size;
 	iova_cached_lock(st);
-	release_locked(s, st, pfn, 1UL << log_size);
+	release_locked(s, st, pfn);
 	iova_cached_unlock(st);
 }
 
@@ -412,13 +415,13 @@ static int alloc_from_cache(struct iova_space *s, unsigned long pages,
 	*pfn = iova_rcache_get(s->dom.rcaches, (unsigned int)cls, lo, hi);
 	if (!*pfn)
 		return -ENOSPC;
-	/* Taken from the cache, the pfn is ours alone, and still in the set
-	 * by (1): a free of it meanwhile is a double free and is refused.
-	 * Out of the set, the range is handed out; the tree says so
-	 * already. */
+	/* Taken from the cache, the pfn is ours alone, and still cached in
+	 * the set by (1): a free of it meanwhile is a double free and is
+	 * refused.  Live (or out of the set), the range is handed out; the
+	 * tree says so already. */
 	st = iova_cached_stripe(s->cached, *pfn);
 	iova_cached_lock(st);
-	iova_cached_del(s->cached, st, *pfn, pages);
+	iova_cached_unpark(s->cached, st, *pfn);
 	iova_cached_unlock(st);
 	return 0;
 }
@@ -601,11 +604,13 @@ static int check_free(struct iova_space *s, void *entry, unsigned long lo,
 
 /*
  * Free the allocation at @pfn through the tree, not a cache: the whole
- * check and the erase under the domain lock.  With caches, under @pfn's
- * stripe lock: a cacheable range found here (the tree changed since the
- * caller looked) is erased only if it is not cached, by (3).
+ * check and the erase under the domain lock.  With caches, under @st,
+ * @pfn's stripe lock: a cacheable range found here (the tree changed
+ * since the caller looked) is erased only if it is not cached, and
+ * leaves the set with its live entry, if any, by (2) and (3).
  */
-static int free_in_tree(struct iova_space *s, unsigned long pfn)
+static int free_in_tree(struct iova_space *s, struct iova_cached_stripe *st,
+			unsigned long pfn)
 {
 	unsigned long lo, hi;
 	void *entry;
@@ -621,29 +626,35 @@ static int free_in_tree(struct iova_space *s, unsigned long pfn)
 		count_alloc(s, hi - lo + 1, -1);
 	}
 	iova_unlock(&s->dom);
+	if (!ret && st)
+		iova_cached_del(s->cached, st, pfn);
 	return ret;
 }
 
 /*
- * The cached free takes no domain lock.  Under the pfn's stripe lock it
- * reads the tree (RCU) and adds the pfn to the set: the allocation is
- * then free, and a second free finds it there.  Why the lookup is made
- * under the stripe lock: the tree's answer must still hold when the pfn
- * is added.  By (3) a cacheable range is erased only under its stripe
- * lock (by a release, or the uncached free below), so while this thread
- * holds it, the ALLOCATED range it read stays in the tree: it cannot be
- * erased, handed out anew and cached by someone else in between.  (A
- * range the tree hands out anew at the same pfn after an erase is a new
- * allocation, and its free is judged against the tree as it is then.)
- * The stripe lock is acquired after any release that erased the range
- * dropped it, so the RCU lookup sees that erase.
+ * The cached free takes no domain lock.  Under the pfn's stripe lock:
+ *   - a live entry: the pfn starts a handed-out allocation of the
+ *     entry's size by (2); the entry becomes cached, and the pfn goes to
+ *     a cache: no tree lookup at all;
+ *   - a cached entry: a double free, -ENOENT;
+ *   - no entry: the tree (read under RCU) says what is there; a
+ *     cacheable allocation gets a cached entry and goes to a cache.
+ * Why the tree is read under the stripe lock: its answer must still hold
+ * when the entry is added.  By (3) a cacheable range starting at the pfn
+ * is erased only under this lock (by a release, or free_in_tree), so
+ * while this thread holds it, the ALLOCATED range it read stays in the
+ * tree: it cannot be erased, handed out anew and cached by someone else
+ * in between.  A range the tree hands out anew at the same pfn after an
+ * erase is a new allocation, and its free is judged against the tree as
+ * it is then.  And the lock is acquired after any release that erased
+ * the range dropped it, so the RCU lookup sees that erase.
  */
 LIBIOVA_EXPORT int iova_space_free(struct iova_space *s, uint64_t iova)
 {
 	struct iova_cached_stripe *st;
 	unsigned long pfn, lo = 0, hi = 0;
 	void *entry;
-	int cls = -1, ret;
+	int cls, ret = 0;
 
 	if (!s || (iova & (s->dom.granule - 1)))
 		return -EINVAL;
@@ -651,33 +662,34 @@ LIBIOVA_EXPORT int iova_space_free(struct iova_space *s, uint64_t iova)
 		return -ERANGE;
 	pfn = (unsigned long)(iova >> s->shift);
 	if (!s->cached)
-		return free_in_tree(s, pfn);
+		return free_in_tree(s, NULL, pfn);
 	st = iova_cached_stripe(s->cached, pfn);
 	iova_cached_lock(st);
-	mt_read_lock();
-	entry = iova_lookup(&s->dom, pfn, &lo, &hi);
-	mt_read_unlock();
-	ret = check_free(s, entry, lo, hi, pfn);
-	if (!ret)
-		cls = cache_class(s, lo, hi - lo + 1);
-	if (!ret && cls < 0)
-		ret = free_in_tree(s, pfn);
-	else if (!ret)
-		ret = iova_cached_add(s->cached, st, pfn, hi - lo + 1);
-	if (ret == -EEXIST) {
+	cls = iova_cached_park(s->cached, st, pfn);
+	if (cls == -EEXIST) {
 		ret = -ENOENT; /* cached already: a double free */
-	} else if (ret == -ENOMEM) {
-		/* no room in the set: not cached, freed through the tree;
-		 * the free itself never fails for memory */
-		release_locked(s, st, pfn, hi - lo + 1);
-		ret = 0;
-		cls = -1;
+	} else if (cls == -ENOENT) {
+		mt_read_lock();
+		entry = iova_lookup(&s->dom, pfn, &lo, &hi);
+		mt_read_unlock();
+		ret = check_free(s, entry, lo, hi, pfn);
+		cls = ret ? -1 : cache_class(s, lo, hi - lo + 1);
+		if (!ret && cls < 0)
+			ret = free_in_tree(s, st, pfn);
+		else if (!ret &&
+			 iova_cached_add(s->cached, st, pfn, (unsigned int)cls)) {
+			/* no room in the set (-EEXIST cannot be: no entry
+			 * above): not cached, freed through the tree; the
+			 * free itself never fails for memory */
+			release_locked(s, st, pfn);
+			cls = -1;
+		}
 	}
 	iova_cached_unlock(st);
 	if (ret || cls < 0)
 		return ret;
-	/* By (1) a pfn is in the set before it enters a cache.  Refused,
-	 * it leaves the set again as any cached pfn does. */
+	/* By (1) a pfn has a cached entry before it enters a cache.
+	 * Refused, it is released as any cached pfn is. */
 	if (!iova_rcache_put(&s->dom, s->dom.rcaches, (unsigned int)cls, pfn))
 		space_release(&s->dom, pfn, (unsigned int)cls);
 	return 0;

@@ -143,20 +143,36 @@ static bool probe(struct cs_slot *b, unsigned int home, unsigned long pfn,
 
 /* ---- the sequence count (writers hold the stripe's lock) ------------- */
 
-static void seq_begin(struct iova_cached_stripe *st)
+/* Make the count odd, unless the caller's write section (cached_set.h)
+ * did already; true if this call did. */
+static bool seq_begin(struct iova_cached_stripe *st)
 {
 	unsigned int s = atomic_load_explicit(&st->seq, memory_order_relaxed);
 
+	if (s & 1)
+		return false;
 	atomic_store_explicit(&st->seq, s + 1, memory_order_relaxed);
 	/* the odd count is seen before any of the changes below */
 	atomic_thread_fence(memory_order_release);
+	return true;
 }
 
-static void seq_end(struct iova_cached_stripe *st)
+static void seq_end(struct iova_cached_stripe *st, bool began)
 {
 	unsigned int s = atomic_load_explicit(&st->seq, memory_order_relaxed);
 
-	atomic_store_explicit(&st->seq, s + 1, memory_order_release);
+	if (began)
+		atomic_store_explicit(&st->seq, s + 1, memory_order_release);
+}
+
+void iova_cached_write_begin(struct iova_cached_stripe *st)
+{
+	seq_begin(st);
+}
+
+void iova_cached_write_end(struct iova_cached_stripe *st)
+{
+	seq_end(st, true);
 }
 
 /* The cached counts move by one entry of @state, in (@sign 1) or out. */
@@ -332,7 +348,8 @@ static void remove_at(struct iova_cached_set *cs, struct cs_slot *b,
 static void drop_live(struct iova_cached_set *cs,
 		      struct iova_cached_stripe *st, struct cs_slot *b)
 {
-	seq_begin(st);
+	bool began = seq_begin(st);
+
 	for (unsigned int j = 0; j < CS_SLOTS;) {
 		if (pfn_get(b, j) && !(state_get(b, j) & CS_CACHED)) {
 			remove_at(cs, b, j);
@@ -342,7 +359,7 @@ static void drop_live(struct iova_cached_set *cs,
 			j++;
 		}
 	}
-	seq_end(st);
+	seq_end(st, began);
 }
 
 int iova_cached_add(struct iova_cached_set *cs, struct iova_cached_stripe *st,
@@ -368,10 +385,11 @@ int iova_cached_add(struct iova_cached_set *cs, struct iova_cached_stripe *st,
 		struct iova_cached_table *bigger = grow(cs, t);
 
 		if (bigger) {
-			seq_begin(st);
+			bool began = seq_begin(st);
+
 			atomic_store_explicit(&st->table, bigger,
 					      memory_order_release);
-			seq_end(st);
+			seq_end(st, began);
 			t = bigger;
 			continue;
 		}
@@ -382,9 +400,10 @@ int iova_cached_add(struct iova_cached_set *cs, struct iova_cached_stripe *st,
 		drop_live(cs, st, b);
 		dropped = true;
 	}
-	seq_begin(st);
+	bool began = seq_begin(st);
+
 	slot_set(b, at, pfn, state);
-	seq_end(st);
+	seq_end(st, began);
 	st->entries++;
 	count_cached(st, state, 1);
 	return 0;
@@ -437,9 +456,10 @@ void iova_cached_unpark(struct iova_cached_set *cs,
 				      memory_order_relaxed);
 		return;
 	}
-	seq_begin(st);
+	bool began = seq_begin(st);
+
 	remove_at(cs, b, at);
-	seq_end(st);
+	seq_end(st, began);
 	st->entries--;
 }
 
@@ -460,41 +480,64 @@ bool iova_cached_del(struct iova_cached_set *cs, struct iova_cached_stripe *st,
 	state = state_get(b, at);
 	if (state & CS_CACHED)
 		count_cached(st, state, -1);
-	seq_begin(st);
+	bool began = seq_begin(st);
+
 	remove_at(cs, b, at);
-	seq_end(st);
+	seq_end(st, began);
 	st->entries--;
 	return true;
 }
 
 /* ---- reading without the lock ---------------------------------------- */
 
-bool iova_cached_has(struct iova_cached_set *cs, unsigned long pfn)
+unsigned int iova_cached_read_begin(struct iova_cached_set *cs,
+				   unsigned long pfn)
 {
 	struct iova_cached_stripe *st = iova_cached_stripe(cs, pfn);
-	uint64_t h = iova_cached_hash(pfn);
 
 	for (;;) {
 		unsigned int s = atomic_load_explicit(&st->seq,
 						      memory_order_acquire);
-		struct iova_cached_table *t;
-		bool found = false;
-		unsigned int at;
 
-		if (s & 1) {
-			caa_cpu_relax();
-			continue;
-		}
-		t = atomic_load_explicit(&st->table, memory_order_acquire);
-		if (t) {
-			struct cs_slot *b = block_for(cs, t, h);
+		if (!(s & 1))
+			return s;
+		caa_cpu_relax();
+	}
+}
 
-			found = probe(b, home_of(cs, h), pfn, &at) &&
-				(state_get(b, at) & CS_CACHED);
-		}
-		/* the slots were read before the count is read again */
-		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(&st->seq, memory_order_relaxed) == s)
+bool iova_cached_peek(struct iova_cached_set *cs, unsigned long pfn)
+{
+	struct iova_cached_stripe *st = iova_cached_stripe(cs, pfn);
+	uint64_t h = iova_cached_hash(pfn);
+	struct iova_cached_table *t =
+		atomic_load_explicit(&st->table, memory_order_acquire);
+	struct cs_slot *b;
+	unsigned int at;
+
+	if (!t)
+		return false;
+	b = block_for(cs, t, h);
+	return probe(b, home_of(cs, h), pfn, &at) &&
+	       (state_get(b, at) & CS_CACHED);
+}
+
+bool iova_cached_read_end(struct iova_cached_set *cs, unsigned long pfn,
+			  unsigned int seq)
+{
+	struct iova_cached_stripe *st = iova_cached_stripe(cs, pfn);
+
+	/* what was read is read before the count is read again */
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&st->seq, memory_order_relaxed) == seq;
+}
+
+bool iova_cached_has(struct iova_cached_set *cs, unsigned long pfn)
+{
+	for (;;) {
+		unsigned int seq = iova_cached_read_begin(cs, pfn);
+		bool found = iova_cached_peek(cs, pfn);
+
+		if (iova_cached_read_end(cs, pfn, seq))
 			return found;
 	}
 }

@@ -127,6 +127,31 @@ bool iova_cached_del(struct iova_cached_set *cs, struct iova_cached_stripe *st,
 		     unsigned long pfn);
 
 /*
+ * A write section of @st, under its lock: the sequence count stays odd
+ * from begin to end, across the changes of the set made in it and
+ * whatever the user changes with them (space.c: a range's erase from
+ * the tree with its entry's removal), so that a reader between
+ * iova_cached_read_begin and _end sees all of it or none.  Keep it
+ * short: readers spin while it lasts.
+ */
+void iova_cached_write_begin(struct iova_cached_stripe *st);
+void iova_cached_write_end(struct iova_cached_stripe *st);
+
+/*
+ * A read of @pfn's stripe without its lock: iova_cached_read_begin
+ * returns the sequence count (waiting out a write section);
+ * iova_cached_peek is whether @pfn has a cached entry, read racily;
+ * iova_cached_read_end is whether nothing moved since begin (else the
+ * caller reads again).  Whatever else the caller reads in between (the
+ * tree) is consistent with the set when _end says so.
+ */
+unsigned int iova_cached_read_begin(struct iova_cached_set *cs,
+				    unsigned long pfn);
+bool iova_cached_peek(struct iova_cached_set *cs, unsigned long pfn);
+bool iova_cached_read_end(struct iova_cached_set *cs, unsigned long pfn,
+			  unsigned int seq);
+
+/*
  * Is @pfn in the set, cached?  Without the lock, never blocks for a lock holder:
  * retries only while a change of the stripe's table is under way (a few
  * stores).  The answer is exact at some moment during the call.

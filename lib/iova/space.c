@@ -307,7 +307,8 @@ static void count_alloc(struct iova_space *s, unsigned long pages, int sign)
  * Give the cached allocation at @pfn back to the tree, with
  * @st (its stripe) locked: erase its range, then take it out of the set.
  *
- * The stripe lock is held across the erase, and this is why.  Taken only
+ * The stripe lock is held across the erase (and the removal is made
+ * under the domain lock too: see inside), and this is why.  Taken only
  * after the erase, a window would open between the two in which the
  * range is free in the tree but its pfn still in the set: a search may
  * hand the range out again, and its new owner's free would meet the
@@ -325,6 +326,10 @@ static void release_locked(struct iova_space *s,
 	unsigned long lo, hi;
 
 	iova_lock(&s->dom);
+	/* One write section over the erase and the removal, under the
+	 * domain lock: a search hands the range out again only after both,
+	 * and a lock-free reader (read_entry) sees both or neither. */
+	iova_cached_write_begin(st);
 	/* by (2) the range is there; checked all the same */
 	if (iova_lookup(&s->dom, pfn, &lo, &hi) ==
 		    iova_marker(IOVA_KIND_ALLOCATED) &&
@@ -332,8 +337,9 @@ static void release_locked(struct iova_space *s,
 		iova_erase(&s->dom, lo, hi);
 		count_alloc(s, hi - lo + 1, -1);
 	}
-	iova_unlock(&s->dom);
 	iova_cached_del(s->cached, st, pfn);
+	iova_cached_write_end(st);
+	iova_unlock(&s->dom);
 }
 
 /* The caches' release callback: a pfn leaves a cache for good (a flush,
@@ -621,13 +627,18 @@ static int free_in_tree(struct iova_space *s, struct iova_cached_stripe *st,
 	ret = check_free(s, entry, lo, hi, pfn);
 	if (!ret && is_cached(s, lo, hi))
 		ret = -ENOENT;
-	if (!ret) {
+	if (!ret && st) {
+		/* as release_locked: erase and removal in one section */
+		iova_cached_write_begin(st);
 		iova_erase(&s->dom, lo, hi);
-		count_alloc(s, hi - lo + 1, -1);
-	}
-	iova_unlock(&s->dom);
-	if (!ret && st)
 		iova_cached_del(s->cached, st, pfn);
+		iova_cached_write_end(st);
+	} else if (!ret) {
+		iova_erase(&s->dom, lo, hi);
+	}
+	if (!ret)
+		count_alloc(s, hi - lo + 1, -1);
+	iova_unlock(&s->dom);
 	return ret;
 }
 
@@ -697,23 +708,71 @@ LIBIOVA_EXPORT int iova_space_free(struct iova_space *s, uint64_t iova)
 
 /* ---- reading --------------------------------------------------------- */
 
+/*
+ * The tree's entry at @pfn and its range, read under RCU, and whether it
+ * is a cached allocation (*@cached), as one snapshot.  The tree and the
+ * set are read apart, so a release of the range in between (its erase
+ * and its removal from the set) could pair the range still ALLOCATED
+ * with no entry (a free range read as allocated) or a new allocation
+ * with the old entry (read as free).  The stripe's sequence count (a
+ * release is one write section, release_locked) rules both out: the tree
+ * is read again inside the read, and both reads count only if no write
+ * section of the range's stripe began or ran meanwhile.
+ */
+static void *read_entry(struct iova_space *s, unsigned long pfn,
+			unsigned long *lo, unsigned long *hi, bool *cached)
+{
+	for (;;) {
+		unsigned long lo2 = 0, hi2 = 0;
+		unsigned int seq;
+		void *entry, *again;
+
+		mt_read_lock();
+		entry = iova_lookup(&s->dom, pfn, lo, hi);
+		mt_read_unlock();
+		*cached = false;
+		if (entry != iova_marker(IOVA_KIND_ALLOCATED) ||
+		    !cacheable(s, *lo, *hi))
+			return entry;
+		seq = iova_cached_read_begin(s->cached, *lo);
+		mt_read_lock();
+		again = iova_lookup(&s->dom, pfn, &lo2, &hi2);
+		mt_read_unlock();
+		if (again != entry || lo2 != *lo || hi2 != *hi)
+			continue;
+		*cached = iova_cached_peek(s->cached, *lo);
+		if (iova_cached_read_end(s->cached, *lo, seq))
+			return entry;
+	}
+}
+
 LIBIOVA_EXPORT int iova_space_lookup(struct iova_space *s, uint64_t addr,
 				     struct iova_range *range)
 {
 	unsigned long pfn, lo = 0, hi = 0;
+	bool cached;
 	void *entry;
 
 	if (!s || !range)
 		return -EINVAL;
 	pfn = (unsigned long)(addr >> s->shift);
-	mt_read_lock();
-	entry = iova_lookup(&s->dom, pfn, &lo, &hi);
-	mt_read_unlock();
-	if (entry != iova_marker(IOVA_KIND_ALLOCATED) || is_cached(s, lo, hi))
+	entry = read_entry(s, pfn, &lo, &hi, &cached);
+	if (entry != iova_marker(IOVA_KIND_ALLOCATED) || cached)
 		return -ENOENT;
 	range->start = pfn_addr(s, lo);
 	range->last = pfn_last_byte(s, hi);
 	return 0;
+}
+
+/* Is the range at @pfn (read by an iterator) cached, by read_entry's
+ * snapshot? */
+static bool allocation_cached(struct iova_space *s, unsigned long pfn)
+{
+	unsigned long lo, hi;
+	bool cached;
+
+	read_entry(s, pfn, &lo, &hi, &cached);
+	return cached;
 }
 
 /* The next range at or after @mas->index up to @hi that is a free hole
@@ -760,7 +819,7 @@ static int visit(struct iova_space *s, uint64_t min, uint64_t max,
 		mt_read_unlock();
 		if (!holes && !found)
 			return 0;
-		if (found && !holes && is_cached(s, mas.index, mas.last))
+		if (found && !holes && allocation_cached(s, mas.index))
 			found = false;
 		if (found) {
 			r.start = pfn_addr(s, mas.index);

@@ -55,6 +55,9 @@ struct cs_slot {
 /* grow past this many entries per block on average, 3/4 full: probes
  * stay short */
 #define CS_FILL (CS_SLOTS * 3 / 4)
+/* live entries are kept only below this many entries per block: they
+ * never make a table grow */
+#define CS_LIVE_FILL CS_FILL
 /* stripes are sized so that the expected members fill half the largest
  * tables */
 #define CS_STRIPE_MEMBERS (CS_MAX_BLOCKS * CS_SLOTS / 2)
@@ -352,9 +355,10 @@ static void drop_live(struct iova_cached_set *cs,
 
 	for (unsigned int j = 0; j < CS_SLOTS;) {
 		if (pfn_get(b, j) && !(state_get(b, j) & CS_CACHED)) {
+			/* another entry may have moved into slot j: it is
+			 * looked at next; every removal leaves one less */
 			remove_at(cs, b, j);
 			st->entries--;
-			j = 0; /* entries moved: look again */
 		} else {
 			j++;
 		}
@@ -450,7 +454,7 @@ void iova_cached_unpark(struct iova_cached_set *cs,
 	if (!(state & CS_CACHED))
 		return;
 	count_cached(st, state, -1);
-	if (st->entries <= t->nr_blocks * CS_FILL) {
+	if (st->entries <= t->nr_blocks * CS_LIVE_FILL) {
 		/* room: kept as a live entry, the next free's shortcut */
 		atomic_store_explicit(&b[at].state, state & ~CS_CACHED,
 				      memory_order_relaxed);
@@ -463,24 +467,44 @@ void iova_cached_unpark(struct iova_cached_set *cs,
 	st->entries--;
 }
 
+void iova_cached_add_live(struct iova_cached_set *cs,
+			  struct iova_cached_stripe *st, unsigned long pfn,
+			  unsigned int log)
+{
+	struct iova_cached_table *t = table_of(st);
+	uint64_t h = iova_cached_hash(pfn);
+	struct cs_slot *b;
+	unsigned int at;
+	bool began;
+
+	if (!t || st->entries >= t->nr_blocks * CS_LIVE_FILL)
+		return;
+	b = block_for(cs, t, h);
+	if (probe(b, home_of(cs, h), pfn, &at) || at == CS_SLOTS)
+		return; /* has an entry already (see the header), or no slot */
+	began = seq_begin(st);
+	slot_set(b, at, pfn, (unsigned long)log << 1);
+	seq_end(st, began);
+	st->entries++;
+}
+
 bool iova_cached_del(struct iova_cached_set *cs, struct iova_cached_stripe *st,
 		     unsigned long pfn)
 {
 	struct iova_cached_table *t = table_of(st);
 	uint64_t h = iova_cached_hash(pfn);
-	unsigned long state;
 	struct cs_slot *b;
 	unsigned int at;
+	bool began;
 
 	if (!t)
 		return false;
 	b = block_for(cs, t, h);
 	if (!probe(b, home_of(cs, h), pfn, &at))
 		return false;
-	state = state_get(b, at);
-	if (state & CS_CACHED)
-		count_cached(st, state, -1);
-	bool began = seq_begin(st);
+	if (state_get(b, at) & CS_CACHED)
+		count_cached(st, state_get(b, at), -1);
+	began = seq_begin(st);
 
 	remove_at(cs, b, at);
 	seq_end(st, began);

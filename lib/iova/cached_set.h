@@ -21,9 +21,9 @@
  * The set is split into stripes by a hash of the pfn.  Locking: a
  * stripe's lock for every change of that stripe (and the user holds it
  * across its own check of the tree, see space.c); iova_cached_has reads
- * without it.  Lock order: a stripe's lock, then the domain lock; a
- * thread holds at most one stripe's lock, and never a size cache's lock
- * with it.
+ * without it.  Lock order: a stripe's lock, then the domain lock (with
+ * the domain lock held, a stripe's lock is only tried); a thread holds
+ * at most one stripe's lock, and never a size cache's lock with it.
  */
 #ifndef LIBIOVA_CACHED_SET_H
 #define LIBIOVA_CACHED_SET_H
@@ -38,11 +38,9 @@
 
 struct iova_cached_table;
 
-/*
- * One stripe, on a cache line of its own: two threads freeing pfns of
+/* One stripe, on a cache line of its own: two threads freeing pfns of
  * different stripes share nothing.  cached and pages change under the
- * lock and are read without it (the stats).
- */
+ * lock and are read without it (the stats). */
 struct iova_cached_stripe {
 	_Alignas(CACHELINE_SIZE) atomic_int lock;
 	/* odd while entries move: iova_cached_has retries then */
@@ -93,6 +91,13 @@ static inline void iova_cached_lock(struct iova_cached_stripe *st)
 		iova_cached_lock_wait(st);
 }
 
+/* The lock if it is free, else false at once. */
+static inline bool iova_cached_trylock(struct iova_cached_stripe *st)
+{
+	return !atomic_load_explicit(&st->lock, memory_order_relaxed) &&
+	       !atomic_exchange_explicit(&st->lock, 1, memory_order_acquire);
+}
+
 static inline void iova_cached_unlock(struct iova_cached_stripe *st)
 {
 	atomic_store_explicit(&st->lock, 0, memory_order_release);
@@ -120,6 +125,13 @@ int iova_cached_park(struct iova_cached_set *cs, struct iova_cached_stripe *st,
  * stripe has no room to spare).  Never allocates. */
 void iova_cached_unpark(struct iova_cached_set *cs,
 			struct iova_cached_stripe *st, unsigned long pfn);
+
+/* Under @st's lock: give @pfn, the first of a handed-out allocation of
+ * 2^@log granules, a live entry if there is room to spare and it has no
+ * entry yet (one it has stays as it is).  Never allocates. */
+void iova_cached_add_live(struct iova_cached_set *cs,
+			  struct iova_cached_stripe *st, unsigned long pfn,
+			  unsigned int log);
 
 /* Under @st's lock: take @pfn's entry, cached or live, out; false if it
  * had none.  Never allocates. */

@@ -31,8 +31,9 @@
  *
  * Locking: the domain lock for every tree write and search; the RCU read
  * lock for lookups and iteration; a stripe lock, then the domain lock,
- * for the cached set (never the other order); the tree counters under
- * the domain lock, the cached set's in its stripes.
+ * for the cached set (under the domain lock a stripe lock is only ever
+ * tried, note_live); the tree counters under the domain lock, the cached
+ * set's in its stripes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,9 @@ struct iova_space {
 	unsigned int nr_windows;
 	/* what the caches' pfns are recorded in; NULL without caches */
 	struct iova_cached_set *cached;
+	/* the size caches' classes, 0 without caches: asked on every
+	 * allocation and free, kept here */
+	unsigned int nr_classes;
 	/* ALLOCATED ranges in the tree (cached ones too) and their bytes,
 	 * under the domain lock; the stats subtract the cached set's */
 	uint64_t allocations, bytes;
@@ -268,6 +272,9 @@ LIBIOVA_EXPORT int iova_space_create(const struct iova_space_config *config,
 					iova_rcaches_classes(s->dom.rcaches));
 		if (!s->cached)
 			ret = -ENOMEM;
+		else
+			s->nr_classes =
+				iova_rcaches_classes(s->dom.rcaches);
 	}
 	if (!ret) {
 		iova_lock(&s->dom);
@@ -343,7 +350,8 @@ static void release_locked(struct iova_space *s,
 }
 
 /* The caches' release callback: a pfn leaves a cache for good (a flush,
- * a full depot, a refused put); no cache lock held. */
+ * the trim of a depot over its bound on the timer service's thread, a
+ * refused put); no cache lock held. */
 static void space_release(struct iova_domain *dom, unsigned long pfn,
 			  unsigned int log_size)
 {
@@ -364,10 +372,10 @@ static int cache_class(const struct iova_space *s, unsigned long pfn,
 {
 	unsigned int log;
 
-	if (!s->dom.rcaches || !is_pow2(pages) || (pfn & (pages - 1)))
+	if (!is_pow2(pages) || (pfn & (pages - 1)))
 		return -1;
 	log = (unsigned int)__builtin_ctzl(pages);
-	return log < iova_rcaches_classes(s->dom.rcaches) ? (int)log : -1;
+	return log < s->nr_classes ? (int)log : -1;
 }
 
 /* ---- allocation ------------------------------------------------------ */
@@ -432,6 +440,28 @@ static int alloc_from_cache(struct iova_space *s, unsigned long pages,
 	return 0;
 }
 
+/*
+ * Under the domain lock: give a cacheable allocation the tree just handed
+ * out a live entry, so that its free needs no tree lookup, if its stripe
+ * is free to take.  A trylock: the lock order is a stripe's lock, then
+ * the domain lock, and a release holds them so.  Under both, the range is
+ * in the tree and nobody has freed it yet, so (2) holds for the entry.
+ */
+static void note_live(struct iova_space *s, unsigned long pfn,
+		      unsigned long pages)
+{
+	int cls = cache_class(s, pfn, pages);
+	struct iova_cached_stripe *st;
+
+	if (cls < 0)
+		return;
+	st = iova_cached_stripe(s->cached, pfn);
+	if (iova_cached_trylock(st)) {
+		iova_cached_add_live(s->cached, st, pfn, (unsigned int)cls);
+		iova_cached_unlock(st);
+	}
+}
+
 static int alloc_from_tree(struct iova_space *s, unsigned long pages,
 			   unsigned long align, unsigned long lo,
 			   unsigned long hi, bool top_down,
@@ -445,8 +475,10 @@ static int alloc_from_tree(struct iova_space *s, unsigned long pages,
 	if (!ret)
 		ret = iova_insert(&s->dom, *pfn, *pfn + pages - 1,
 				  iova_marker(IOVA_KIND_ALLOCATED));
-	if (!ret)
+	if (!ret) {
 		count_alloc(s, pages, 1);
+		note_live(s, *pfn, pages);
+	}
 	iova_unlock(&s->dom);
 	return ret;
 }
@@ -893,10 +925,13 @@ LIBIOVA_EXPORT int iova_space_stats(struct iova_space *s,
 
 	if (!s || !st)
 		return -EINVAL;
-	iova_rcaches_counts(s->dom.rcaches, &rc);
-	/* the tree's ALLOCATED ranges less the cached ones; exact when no
+	/* The tree's ALLOCATED ranges less the cached ones, which by (2)
+	 * are among them: counted apart (the tree's under the domain lock,
+	 * the cached set's in its stripes, under their locks), so no cached
+	 * path touches a counter shared by the whole space.  Exact when no
 	 * call runs meanwhile, else from slightly different moments (so
-	 * kept from going below 0) */
+	 * kept from going below 0). */
+	iova_rcaches_counts(s->dom.rcaches, &rc);
 	if (s->cached)
 		iova_cached_totals(s->cached, &nr_cached, &cached_pages);
 	cached_bytes = (uint64_t)cached_pages << s->shift;

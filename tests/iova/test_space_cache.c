@@ -5,10 +5,12 @@
  * cached set.  Checked: every reader treats a cached range as free
  * (lookup, iteration, stats, the free's error codes, alloc_at); double
  * frees are caught whether the allocation came from the tree or from a
- * cache; the set's growth failing (its blocks are nodes of the space's
- * allocator) loses nothing; and with threads: two frees of one IOVA at
- * once (exactly one succeeds), frees and allocations racing flushes and
- * depot spills (nothing handed out twice, every owned free succeeds).
+ * cache; depot spills; the set's growth failing (its blocks are nodes of
+ * the space's allocator) loses nothing; and with threads: two frees of
+ * one IOVA at once (exactly one succeeds), a double free racing the
+ * flush that releases the IOVA (refused; the range free once after),
+ * frees and allocations racing flushes (nothing handed out twice, every
+ * owned free succeeds, a fresh allocation reads as allocated).
  *
  * The threaded cases are randomized: IOVA_SEED=<n> re-runs a seed
  * (printed at start); IOVA_ROUNDS scales them.
@@ -284,6 +286,7 @@ struct race {
 	pthread_barrier_t go;
 	uint64_t target; /* set before the barrier the freers wait at */
 	int ret[2];
+	bool flush_second; /* the second freer flushes instead */
 	long rounds;
 	atomic_int stop;
 	atomic_long errors;
@@ -302,7 +305,10 @@ static void *free_target(void *p)
 
 	for (long i = 0; i < r->rounds; i++) {
 		pthread_barrier_wait(&r->go);
-		r->ret[a->id] = iova_space_free(r->s, r->target);
+		if (a->id == 1 && r->flush_second)
+			r->ret[1] = iova_space_flush_cache(r->s);
+		else
+			r->ret[a->id] = iova_space_free(r->s, r->target);
 		pthread_barrier_wait(&r->go);
 	}
 	return NULL;
@@ -469,6 +475,54 @@ static void test_churn_against_flushes(void **state)
 	fx_destroy(&f);
 }
 
+/* A second free of a cached IOVA while another thread flushes the caches
+ * (the flush releases it: erase, then out of the set, under the stripe
+ * lock): the free is refused whichever comes first, and afterwards the
+ * range is free in the tree, exactly once. */
+static void test_double_free_against_flush(void **state)
+{
+	struct race r = { 0 };
+	struct freer_arg a[2] = { { &r, 0 }, { &r, 1 } };
+	struct prng rng = { seed() };
+	struct iova_range got;
+	pthread_t t[2];
+	struct fx f;
+
+	(void)state;
+	printf("# IOVA_SEED=%" PRIu64 "\n", seed());
+	fx_create(&f, false);
+	r.s = f.s;
+	r.flush_second = true;
+	r.rounds = rounds(3000);
+	pthread_barrier_init(&r.go, NULL, 3);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, free_target, &a[i]),
+				 0);
+	for (long i = 0; i < r.rounds; i++) {
+		uint64_t size = G << prng_below(&rng, 4);
+
+		r.target = alloc_ok(f.s, size);
+		assert_int_equal(iova_space_free(f.s, r.target), 0);
+		pthread_barrier_wait(&r.go);
+		pthread_barrier_wait(&r.go);
+		assert_int_equal(r.ret[0], -ENOENT);
+		assert_int_equal(r.ret[1], 0);
+		assert_int_equal(iova_space_lookup(f.s, r.target, &got),
+				 -ENOENT);
+		/* released: taken exactly once, then given back */
+		assert_int_equal(iova_space_alloc_at(f.s, r.target, size), 0);
+		assert_int_equal(iova_space_alloc_at(f.s, r.target, size),
+				 -EEXIST);
+		assert_int_equal(iova_space_free(f.s, r.target), 0);
+		assert_int_equal(iova_space_flush_cache(f.s), 0);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&r.go);
+	assert_int_equal(nr_allocations(f.s), 0);
+	fx_destroy(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -476,6 +530,7 @@ int main(void)
 		cmocka_unit_test(test_spill_releases),
 		cmocka_unit_test(test_set_without_memory),
 		cmocka_unit_test(test_two_frees_at_once),
+		cmocka_unit_test(test_double_free_against_flush),
 		cmocka_unit_test(test_churn_against_flushes),
 	};
 

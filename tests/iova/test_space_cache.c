@@ -120,6 +120,29 @@ static unsigned long nr_allocations(struct iova_space *s)
 	return n;
 }
 
+static int note_hole(void *arg, const struct iova_range *r)
+{
+	struct iova_range *h = arg;
+
+	if (h->last)
+		h->start = 1; /* a second hole: fails below */
+	else
+		*h = *r;
+	return 0;
+}
+
+/* The window (the 40-bit width) is one hole from the first granule up:
+ * no address was lost. */
+static void assert_whole_window_free(struct iova_space *s)
+{
+	struct iova_range h = { 0, 0 };
+
+	assert_int_equal(iova_space_for_each_hole(s, 0, TOP, note_hole, &h),
+			 0);
+	assert_int_equal(h.start, G);
+	assert_int_equal(h.last, TOP);
+}
+
 /* ---- one thread ------------------------------------------------------ */
 
 /* A cached range reads as free everywhere, though the tree still holds
@@ -214,6 +237,7 @@ static void test_spill_releases(void **state)
 	assert_int_equal(iova_space_flush_cache(f.s), 0);
 	iova_space_stats(f.s, &st);
 	assert_int_equal(st.allocations + st.cached, 0);
+	assert_whole_window_free(f.s);
 	free(iova);
 	fx_destroy(&f);
 }
@@ -268,6 +292,9 @@ static void test_set_without_memory(void **state)
 		assert_int_equal(iova_space_flush_cache(f.s), 0);
 		iova_space_deferral_stats(f.s, &ds);
 		assert_int_equal(ds.parked_now, 0);
+		/* nothing lost: one hole, the whole window but IOVA 0 */
+		assert_int_equal(nr_allocations(f.s), 0);
+		assert_whole_window_free(f.s);
 		/* all of it free again, each granule once */
 		for (int i = 0; i < N; i++)
 			iova[i] = alloc_ok(f.s, G);
@@ -350,6 +377,7 @@ static void test_two_frees_at_once(void **state)
 	pthread_barrier_destroy(&r.go);
 	assert_int_equal(iova_space_flush_cache(f.s), 0);
 	assert_int_equal(nr_allocations(f.s), 0);
+	assert_whole_window_free(f.s);
 	fx_destroy(&f);
 }
 
@@ -472,6 +500,7 @@ static void test_churn_against_flushes(void **state)
 	assert_int_equal(iova_space_flush_cache(f.s), 0);
 	iova_space_stats(f.s, &st);
 	assert_int_equal(st.allocations + st.cached, 0);
+	assert_whole_window_free(f.s);
 	fx_destroy(&f);
 }
 
@@ -520,6 +549,7 @@ static void test_double_free_against_flush(void **state)
 		pthread_join(t[i], NULL);
 	pthread_barrier_destroy(&r.go);
 	assert_int_equal(nr_allocations(f.s), 0);
+	assert_whole_window_free(f.s);
 	fx_destroy(&f);
 }
 

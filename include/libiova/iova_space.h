@@ -18,8 +18,10 @@
  *     argument), -ENOSPC (no room), -EEXIST (range taken), -ENOENT (no
  *     such allocation), -ERANGE (outside every window), -ENOMEM;
  *   - every call may be made from any thread at any time; lookups and
- *     iteration are lock-free (RCU); allocations and frees serialize on
- *     the space's lock and may block briefly to allocate tree nodes.
+ *     iteration are lock-free (RCU); allocations and frees through the
+ *     tree serialize on the space's lock and may block briefly to
+ *     allocate tree nodes; those a size cache serves take no space-wide
+ *     lock (only a lock per CPU and one per group of addresses).
  *
  * No per-allocation heap object exists: the space's tree entry is the
  * whole record of an allocation.
@@ -72,7 +74,8 @@ struct iova_space_config {
 	 * up to 2^20; 0 means 32 */
 	unsigned int cache_max_granules;
 	unsigned int flags;                  /* IOVA_SPACE_* */
-	/* tree nodes come from here; NULL: mt_allocator_default() */
+	/* tree nodes, and the blocks that record which allocations sit in
+	 * a size cache, come from here; NULL: mt_allocator_default() */
 	struct mt_allocator *node_allocator;
 };
 

@@ -36,8 +36,9 @@
 #define IOVA_TAG_MASK (IOVA_TAG_RESERVED | IOVA_TAG_CACHED)
 
 enum iova_kind {
-	IOVA_KIND_ALLOCATED = 1, /* userspace API: handed out */
-	IOVA_KIND_CACHED,        /* userspace API: freed into a size cache */
+	/* userspace API: handed out, or freed into a size cache (the
+	 * space's cached set tells which, space.c) */
+	IOVA_KIND_ALLOCATED = 1,
 	IOVA_KIND_RESERVED,      /* userspace API: reserved range */
 	IOVA_KIND_HOLE,          /* userspace API: outside every window */
 	IOVA_KIND_PARKED,        /* both APIs: freed, erase deferred */

@@ -7,19 +7,40 @@
  * the tree primitives (tree.h) and the size caches (rcache.h).
  *
  * The tree covers every pfn.  Outside the windows (and at pfn 0) it holds
- * HOLE markers, over reserved ranges RESERVED markers, over allocations
- * ALLOCATED markers and over allocations parked in a size cache CACHED
- * markers; free space is NULL.  So a gap search inside any [min, max]
- * finds only valid free space, and an allocation needs no heap object.
+ * HOLE markers, over reserved ranges RESERVED markers and over allocations
+ * ALLOCATED markers; free space is NULL.  So a gap search inside any
+ * [min, max] finds only valid free space, and an allocation needs no heap
+ * object.
  *
- * Locking: the domain lock for every write and search; the RCU read lock
- * for lookups and iteration; the counters under the domain lock.
+ * An allocation freed into a size cache keeps its ALLOCATED marker (no
+ * search hands it out); that it is cached is recorded in the cached set
+ * (cached_set.h), by its first pfn, so the caches' paths never take the
+ * domain lock.  An allocation a cache hands out keeps an entry there,
+ * live, while there is room: its next free needs no tree lookup.
+ * Invariants, for a space with caches:
+ *   (1) a pfn in a size cache has a cached entry in the set;
+ *   (2) a pfn with an entry in the set, cached or live, starts an
+ *       ALLOCATED range of the tree of the entry's size class;
+ *   (3) only a thread holding the pfn's stripe lock adds, flips or
+ *       removes its entry, or erases a cacheable ALLOCATED range starting
+ *       there from the tree.
+ * An ALLOCATED range whose first pfn has no cached entry is handed out;
+ * one whose first pfn has one is free (cached).  The protocol is laid
+ * out by the functions that follow it: iova_space_free,
+ * alloc_from_cache, release_locked.
+ *
+ * Locking: the domain lock for every tree write and search; the RCU read
+ * lock for lookups and iteration; a stripe lock, then the domain lock,
+ * for the cached set (under the domain lock a stripe lock is only ever
+ * tried, note_live); the tree counters under the domain lock, the cached
+ * set's in its stripes.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <libiova/iova_space.h>
 
+#include "cached_set.h"
 #include "deferral.h"
 #include "domain.h"
 #include "iova_base.h"
@@ -40,6 +61,11 @@
 /* the largest cache_max_granules accepted: 2^20 granules (4 GiB of 4 KiB
  * granules), 21 size classes */
 #define SPACE_CACHE_MAX_GRANULES_LIMIT (1u << 20)
+/* cached allocations per size class the cached set is sized for: a
+ * depot at its bound (32 magazines of 125) and some threads' magazines.
+ * More only make its tables grow, up to their limit; past it a free does
+ * not cache (cached_set.c) */
+#define SPACE_CACHED_PER_CLASS 8192
 
 struct iova_space {
 	struct iova_domain dom;  /* first: release callbacks get &dom */
@@ -47,7 +73,14 @@ struct iova_space {
 	unsigned long top_pfn;   /* last pfn inside the address width */
 	struct iova_range *windows; /* sorted by address */
 	unsigned int nr_windows;
-	uint64_t allocations, bytes; /* under the domain lock */
+	/* what the caches' pfns are recorded in; NULL without caches */
+	struct iova_cached_set *cached;
+	/* the size caches' classes, 0 without caches: asked on every
+	 * allocation and free, kept here */
+	unsigned int nr_classes;
+	/* ALLOCATED ranges in the tree (cached ones too) and their bytes,
+	 * under the domain lock; the stats subtract the cached set's */
+	uint64_t allocations, bytes;
 };
 
 static uint64_t pfn_addr(const struct iova_space *s, unsigned long pfn)
@@ -231,8 +264,17 @@ LIBIOVA_EXPORT int iova_space_create(const struct iova_space_config *config,
 		s->dom.rcaches = iova_rcaches_create(
 			&s->dom, (unsigned int)__builtin_ctz(max) + 1,
 			space_release);
-		if (!s->dom.rcaches)
+		if (s->dom.rcaches)
+			s->cached = iova_cached_set_create(
+				c.node_allocator ? c.node_allocator
+						 : mt_allocator_default(),
+				SPACE_CACHED_PER_CLASS *
+					iova_rcaches_classes(s->dom.rcaches));
+		if (!s->cached)
 			ret = -ENOMEM;
+		else
+			s->nr_classes =
+				iova_rcaches_classes(s->dom.rcaches);
 	}
 	if (!ret) {
 		iova_lock(&s->dom);
@@ -252,6 +294,9 @@ LIBIOVA_EXPORT void iova_space_destroy(struct iova_space *s)
 	if (!s)
 		return;
 	iova_rcaches_destroy(s->dom.rcaches);
+	/* before the teardown: a node allocator of the user's own is
+	 * checked for leaks once it returns */
+	iova_cached_set_destroy(s->cached);
 	iova_domain_teardown(&s->dom);
 	free(s->windows);
 	free(s);
@@ -259,17 +304,64 @@ LIBIOVA_EXPORT void iova_space_destroy(struct iova_space *s)
 
 /* ---- the size caches ------------------------------------------------- */
 
-/* Give a cached allocation back to the tree (no cache lock held). */
-static void space_release(struct iova_domain *dom, unsigned long pfn,
-			  unsigned int log_size)
+static void count_alloc(struct iova_space *s, unsigned long pages, int sign)
+{
+	s->allocations += (uint64_t)(int64_t)sign;
+	s->bytes += (uint64_t)(int64_t)sign * ((uint64_t)pages << s->shift);
+}
+
+/*
+ * Give the cached allocation at @pfn back to the tree, with
+ * @st (its stripe) locked: erase its range, then take it out of the set.
+ *
+ * The stripe lock is held across the erase (and the removal is made
+ * under the domain lock too: see inside), and this is why.  Taken only
+ * after the erase, a window would open between the two in which the
+ * range is free in the tree but its pfn still in the set: a search may
+ * hand the range out again, and its new owner's free would meet the
+ * stale pfn and be refused with -ENOENT (and the range leak).  Taken out
+ * of the set before the erase instead, a free in between would find the
+ * range ALLOCATED and not in the set, cache it, and the erase would then
+ * free a range a cache holds: handed out twice.  Held across both, no
+ * free of this pfn runs in between: a free that locks the stripe first
+ * finds the pfn in the set (-ENOENT), one that locks it after finds the
+ * range erased or handed out anew, and judges the tree as it is then.
+ */
+static void release_locked(struct iova_space *s,
+			   struct iova_cached_stripe *st, unsigned long pfn)
 {
 	unsigned long lo, hi;
 
+	iova_lock(&s->dom);
+	/* One write section over the erase and the removal, under the
+	 * domain lock: a search hands the range out again only after both,
+	 * and a lock-free reader (read_entry) sees both or neither. */
+	iova_cached_write_begin(st);
+	/* by (2) the range is there; checked all the same */
+	if (iova_lookup(&s->dom, pfn, &lo, &hi) ==
+		    iova_marker(IOVA_KIND_ALLOCATED) &&
+	    lo == pfn) {
+		iova_erase(&s->dom, lo, hi);
+		count_alloc(s, hi - lo + 1, -1);
+	}
+	iova_cached_del(s->cached, st, pfn);
+	iova_cached_write_end(st);
+	iova_unlock(&s->dom);
+}
+
+/* The caches' release callback: a pfn leaves a cache for good (a flush,
+ * the trim of a depot over its bound on the timer service's thread, a
+ * refused put); no cache lock held. */
+static void space_release(struct iova_domain *dom, unsigned long pfn,
+			  unsigned int log_size)
+{
+	struct iova_space *s = (struct iova_space *)dom;
+	struct iova_cached_stripe *st = iova_cached_stripe(s->cached, pfn);
+
 	(void)log_size;
-	iova_lock(dom);
-	if (iova_lookup(dom, pfn, &lo, &hi) == iova_marker(IOVA_KIND_CACHED))
-		iova_erase(dom, lo, hi);
-	iova_unlock(dom);
+	iova_cached_lock(st);
+	release_locked(s, st, pfn);
+	iova_cached_unlock(st);
 }
 
 /* The cache class of an allocation of @pages at @pfn, or -1: only sizes
@@ -280,19 +372,13 @@ static int cache_class(const struct iova_space *s, unsigned long pfn,
 {
 	unsigned int log;
 
-	if (!s->dom.rcaches || !is_pow2(pages) || (pfn & (pages - 1)))
+	if (!is_pow2(pages) || (pfn & (pages - 1)))
 		return -1;
 	log = (unsigned int)__builtin_ctzl(pages);
-	return log < iova_rcaches_classes(s->dom.rcaches) ? (int)log : -1;
+	return log < s->nr_classes ? (int)log : -1;
 }
 
 /* ---- allocation ------------------------------------------------------ */
-
-static void count_alloc(struct iova_space *s, unsigned long pages, int sign)
-{
-	s->allocations += (uint64_t)(int64_t)sign;
-	s->bytes += (uint64_t)(int64_t)sign * pfn_addr(s, pages);
-}
 
 /* The pfn window inside [min, max] bytes; false if not one granule. */
 static bool pfn_window(const struct iova_space *s, uint64_t min, uint64_t max,
@@ -336,18 +422,44 @@ static int alloc_from_cache(struct iova_space *s, unsigned long pages,
 			    unsigned long hi, unsigned long *pfn)
 {
 	int cls = cache_class(s, 0, pages);
+	struct iova_cached_stripe *st;
 
 	if (cls < 0 || align > pages)
 		return -ENOSPC;
 	*pfn = iova_rcache_get(s->dom.rcaches, (unsigned int)cls, lo, hi);
 	if (!*pfn)
 		return -ENOSPC;
-	iova_lock(&s->dom);
-	iova_replace(&s->dom, *pfn, *pfn + pages - 1,
-		     iova_marker(IOVA_KIND_ALLOCATED));
-	count_alloc(s, pages, 1);
-	iova_unlock(&s->dom);
+	/* Taken from the cache, the pfn is ours alone, and still cached in
+	 * the set by (1): a free of it meanwhile is a double free and is
+	 * refused.  Live (or out of the set), the range is handed out; the
+	 * tree says so already. */
+	st = iova_cached_stripe(s->cached, *pfn);
+	iova_cached_lock(st);
+	iova_cached_unpark(s->cached, st, *pfn);
+	iova_cached_unlock(st);
 	return 0;
+}
+
+/*
+ * Under the domain lock: give a cacheable allocation the tree just handed
+ * out a live entry, so that its free needs no tree lookup, if its stripe
+ * is free to take.  A trylock: the lock order is a stripe's lock, then
+ * the domain lock, and a release holds them so.  Under both, the range is
+ * in the tree and nobody has freed it yet, so (2) holds for the entry.
+ */
+static void note_live(struct iova_space *s, unsigned long pfn,
+		      unsigned long pages)
+{
+	int cls = cache_class(s, pfn, pages);
+	struct iova_cached_stripe *st;
+
+	if (cls < 0)
+		return;
+	st = iova_cached_stripe(s->cached, pfn);
+	if (iova_cached_trylock(st)) {
+		iova_cached_add_live(s->cached, st, pfn, (unsigned int)cls);
+		iova_cached_unlock(st);
+	}
 }
 
 static int alloc_from_tree(struct iova_space *s, unsigned long pages,
@@ -363,8 +475,10 @@ static int alloc_from_tree(struct iova_space *s, unsigned long pages,
 	if (!ret)
 		ret = iova_insert(&s->dom, *pfn, *pfn + pages - 1,
 				  iova_marker(IOVA_KIND_ALLOCATED));
-	if (!ret)
+	if (!ret) {
 		count_alloc(s, pages, 1);
+		note_live(s, *pfn, pages);
+	}
 	iova_unlock(&s->dom);
 	return ret;
 }
@@ -416,29 +530,67 @@ static const struct iova_range *window_of(const struct iova_space *s,
 	return NULL;
 }
 
-/* Is [lo, hi] free?  Under the lock.  *@cached: a cached allocation is in
- * the way. */
+/* Is the range [@lo, @hi] an allocation a size cache may hold? */
+static bool cacheable(const struct iova_space *s, unsigned long lo,
+		      unsigned long hi)
+{
+	return s->cached && cache_class(s, lo, hi - lo + 1) >= 0;
+}
+
+/* Is the ALLOCATED range [@lo, @hi] in a size cache (free), rather than
+ * handed out?  Exact at some moment during the call; no lock needed. */
+static bool is_cached(struct iova_space *s, unsigned long lo,
+		      unsigned long hi)
+{
+	return cacheable(s, lo, hi) && iova_cached_has(s->cached, lo);
+}
+
+/* allocations in the way of an alloc_at that are checked one by one for
+ * being cached; past that many the caches are flushed without a look */
+#define SPACE_AT_CHECKS 8
+
+/* Is [lo, hi] free?  Under the lock.  Otherwise the first pfns of the
+ * allocations in the way that a cache may hold go to @maybe (up to
+ * SPACE_AT_CHECKS), their number to *@nr_maybe. */
 static bool range_free(struct iova_space *s, unsigned long lo,
-		       unsigned long hi, bool *cached)
+		       unsigned long hi, unsigned long *maybe,
+		       unsigned int *nr_maybe)
 {
 	MA_STATE(mas, &s->dom.tree, lo, lo);
 	bool taken = false;
 	void *entry;
 
-	*cached = false;
+	*nr_maybe = 0;
 	mas_for_each(&mas, entry, hi) {
 		taken = true;
-		if (entry == iova_marker(IOVA_KIND_CACHED))
-			*cached = true;
+		if (entry == iova_marker(IOVA_KIND_ALLOCATED) &&
+		    cacheable(s, mas.index, mas.last)) {
+			if (*nr_maybe < SPACE_AT_CHECKS)
+				maybe[*nr_maybe] = mas.index;
+			(*nr_maybe)++;
+		}
 	}
 	return !taken;
+}
+
+/* Is one of the allocations range_free found in the way cached?  Asked
+ * without the domain lock (the set is read lock-free). */
+static bool any_cached(struct iova_space *s, const unsigned long *maybe,
+		       unsigned int nr_maybe)
+{
+	if (nr_maybe > SPACE_AT_CHECKS)
+		return true;
+	for (unsigned int i = 0; i < nr_maybe; i++)
+		if (iova_cached_has(s->cached, maybe[i]))
+			return true;
+	return false;
 }
 
 LIBIOVA_EXPORT int iova_space_alloc_at(struct iova_space *s, uint64_t iova,
 				       uint64_t size)
 {
-	unsigned long pages, lo, hi;
-	bool cached;
+	unsigned long pages, lo, hi, maybe[SPACE_AT_CHECKS];
+	unsigned int nr_maybe;
 	int ret;
 
 	if (!s || (iova & (s->dom.granule - 1)))
@@ -454,83 +606,210 @@ LIBIOVA_EXPORT int iova_space_alloc_at(struct iova_space *s, uint64_t iova,
 		iova_lock(&s->dom);
 		/* a parked range is free space: its erase is completed
 		 * first, blocking allowed; -ENOMEM without memory for it */
-		cached = false;
+		nr_maybe = 0;
 		if (!iova_deferral_clear(&s->dom, lo, hi, GFP_KERNEL))
 			ret = -ENOMEM;
 		else
-			ret = range_free(s, lo, hi, &cached) ? 0 : -EEXIST;
+			ret = range_free(s, lo, hi, maybe, &nr_maybe) ? 0
+								      : -EEXIST;
 		if (!ret)
 			ret = iova_insert(&s->dom, lo, hi,
 					  iova_marker(IOVA_KIND_ALLOCATED));
 		if (!ret)
 			count_alloc(s, pages, 1);
 		iova_unlock(&s->dom);
-		if (ret != -EEXIST || !cached || pass)
+		if (ret != -EEXIST || !nr_maybe || pass ||
+		    !any_cached(s, maybe, nr_maybe))
 			return ret;
 		/* freed allocations parked in a cache: give them back */
 		iova_rcaches_flush(&s->dom, s->dom.rcaches);
 	}
 }
 
+/* -ENOENT or -EINVAL if @entry, over [@lo, @hi], is not an allocation
+ * that starts at @pfn; 0 if it is.  Whether it is cached is the caller's
+ * to check when it starts there; inside, a cached range is no
+ * allocation (-ENOENT, as inside any free range). */
+static int check_free(struct iova_space *s, void *entry, unsigned long lo,
+		      unsigned long hi, unsigned long pfn)
+{
+	if (entry != iova_marker(IOVA_KIND_ALLOCATED))
+		return -ENOENT;
+	if (lo == pfn)
+		return 0;
+	return is_cached(s, lo, hi) ? -ENOENT : -EINVAL;
+}
+
+/*
+ * Free the allocation at @pfn through the tree, not a cache: the whole
+ * check and the erase under the domain lock.  With caches, under @st,
+ * @pfn's stripe lock: a cacheable range found here (the tree changed
+ * since the caller looked) is erased only if it is not cached, and
+ * leaves the set with its live entry, if any, by (2) and (3).
+ */
+static int free_in_tree(struct iova_space *s, struct iova_cached_stripe *st,
+			unsigned long pfn)
+{
+	unsigned long lo, hi;
+	void *entry;
+	int ret;
+
+	iova_lock(&s->dom);
+	entry = iova_lookup(&s->dom, pfn, &lo, &hi);
+	ret = check_free(s, entry, lo, hi, pfn);
+	if (!ret && is_cached(s, lo, hi))
+		ret = -ENOENT;
+	if (!ret && st) {
+		/* as release_locked: erase and removal in one section */
+		iova_cached_write_begin(st);
+		iova_erase(&s->dom, lo, hi);
+		iova_cached_del(s->cached, st, pfn);
+		iova_cached_write_end(st);
+	} else if (!ret) {
+		iova_erase(&s->dom, lo, hi);
+	}
+	if (!ret)
+		count_alloc(s, hi - lo + 1, -1);
+	iova_unlock(&s->dom);
+	return ret;
+}
+
+/*
+ * The cached free takes no domain lock.  Under the pfn's stripe lock:
+ *   - a live entry: the pfn starts a handed-out allocation of the
+ *     entry's size by (2); the entry becomes cached, and the pfn goes to
+ *     a cache: no tree lookup at all;
+ *   - a cached entry: a double free, -ENOENT;
+ *   - no entry: the tree (read under RCU) says what is there; a
+ *     cacheable allocation gets a cached entry and goes to a cache.
+ * Why the tree is read under the stripe lock: its answer must still hold
+ * when the entry is added.  By (3) a cacheable range starting at the pfn
+ * is erased only under this lock (by a release, or free_in_tree), so
+ * while this thread holds it, the ALLOCATED range it read stays in the
+ * tree: it cannot be erased, handed out anew and cached by someone else
+ * in between.  A range the tree hands out anew at the same pfn after an
+ * erase is a new allocation, and its free is judged against the tree as
+ * it is then.  And the lock is acquired after any release that erased
+ * the range dropped it, so the RCU lookup sees that erase.
+ */
 LIBIOVA_EXPORT int iova_space_free(struct iova_space *s, uint64_t iova)
 {
-	unsigned long pfn, lo, hi;
-	int cls, ret = 0;
+	struct iova_cached_stripe *st;
+	unsigned long pfn, lo = 0, hi = 0;
 	void *entry;
+	int cls, ret = 0;
 
 	if (!s || (iova & (s->dom.granule - 1)))
 		return -EINVAL;
 	if (!window_of(s, iova, iova))
 		return -ERANGE;
 	pfn = (unsigned long)(iova >> s->shift);
-	iova_lock(&s->dom);
-	entry = iova_lookup(&s->dom, pfn, &lo, &hi);
-	if (entry != iova_marker(IOVA_KIND_ALLOCATED))
-		ret = -ENOENT;
-	else if (lo != pfn)
-		ret = -EINVAL;
-	if (ret) {
-		iova_unlock(&s->dom);
+	if (!s->cached)
+		return free_in_tree(s, NULL, pfn);
+	st = iova_cached_stripe(s->cached, pfn);
+	iova_cached_lock(st);
+	cls = iova_cached_park(s->cached, st, pfn);
+	if (cls == -EEXIST) {
+		ret = -ENOENT; /* cached already: a double free */
+	} else if (cls == -ENOENT) {
+		mt_read_lock();
+		entry = iova_lookup(&s->dom, pfn, &lo, &hi);
+		mt_read_unlock();
+		ret = check_free(s, entry, lo, hi, pfn);
+		cls = ret ? -1 : cache_class(s, lo, hi - lo + 1);
+		if (!ret && cls < 0)
+			ret = free_in_tree(s, st, pfn);
+		else if (!ret &&
+			 iova_cached_add(s->cached, st, pfn, (unsigned int)cls)) {
+			/* no room in the set (-EEXIST cannot be: no entry
+			 * above): not cached, freed through the tree; the
+			 * free itself never fails for memory */
+			release_locked(s, st, pfn);
+			cls = -1;
+		}
+	}
+	iova_cached_unlock(st);
+	if (ret || cls < 0)
 		return ret;
-	}
-	count_alloc(s, hi - lo + 1, -1);
-	cls = cache_class(s, lo, hi - lo + 1);
-	if (cls < 0) {
-		iova_erase(&s->dom, lo, hi);
-		iova_unlock(&s->dom);
-		return 0;
-	}
-	/* parked in the cache: marked so that a second free is caught */
-	iova_replace(&s->dom, lo, hi, iova_marker(IOVA_KIND_CACHED));
-	iova_unlock(&s->dom);
-	if (!iova_rcache_put(&s->dom, s->dom.rcaches, (unsigned int)cls, lo))
-		space_release(&s->dom, lo, (unsigned int)cls);
+	/* By (1) a pfn has a cached entry before it enters a cache.
+	 * Refused, it is released as any cached pfn is. */
+	if (!iova_rcache_put(&s->dom, s->dom.rcaches, (unsigned int)cls, pfn))
+		space_release(&s->dom, pfn, (unsigned int)cls);
 	return 0;
 }
 
 /* ---- reading --------------------------------------------------------- */
 
+/*
+ * The tree's entry at @pfn and its range, read under RCU, and whether it
+ * is a cached allocation (*@cached), as one snapshot.  The tree and the
+ * set are read apart, so a release of the range in between (its erase
+ * and its removal from the set) could pair the range still ALLOCATED
+ * with no entry (a free range read as allocated) or a new allocation
+ * with the old entry (read as free).  The stripe's sequence count (a
+ * release is one write section, release_locked) rules both out: the tree
+ * is read again inside the read, and both reads count only if no write
+ * section of the range's stripe began or ran meanwhile.
+ */
+static void *read_entry(struct iova_space *s, unsigned long pfn,
+			unsigned long *lo, unsigned long *hi, bool *cached)
+{
+	for (;;) {
+		unsigned long lo2 = 0, hi2 = 0;
+		unsigned int seq;
+		void *entry, *again;
+
+		mt_read_lock();
+		entry = iova_lookup(&s->dom, pfn, lo, hi);
+		mt_read_unlock();
+		*cached = false;
+		if (entry != iova_marker(IOVA_KIND_ALLOCATED) ||
+		    !cacheable(s, *lo, *hi))
+			return entry;
+		seq = iova_cached_read_begin(s->cached, *lo);
+		mt_read_lock();
+		again = iova_lookup(&s->dom, pfn, &lo2, &hi2);
+		mt_read_unlock();
+		if (again != entry || lo2 != *lo || hi2 != *hi)
+			continue;
+		*cached = iova_cached_peek(s->cached, *lo);
+		if (iova_cached_read_end(s->cached, *lo, seq))
+			return entry;
+	}
+}
+
 LIBIOVA_EXPORT int iova_space_lookup(struct iova_space *s, uint64_t addr,
 				     struct iova_range *range)
 {
 	unsigned long pfn, lo = 0, hi = 0;
+	bool cached;
 	void *entry;
 
 	if (!s || !range)
 		return -EINVAL;
 	pfn = (unsigned long)(addr >> s->shift);
-	mt_read_lock();
-	entry = iova_lookup(&s->dom, pfn, &lo, &hi);
-	mt_read_unlock();
-	if (entry != iova_marker(IOVA_KIND_ALLOCATED))
+	entry = read_entry(s, pfn, &lo, &hi, &cached);
+	if (entry != iova_marker(IOVA_KIND_ALLOCATED) || cached)
 		return -ENOENT;
 	range->start = pfn_addr(s, lo);
 	range->last = pfn_last_byte(s, hi);
 	return 0;
 }
 
+/* Is the range at @pfn (read by an iterator) cached, by read_entry's
+ * snapshot? */
+static bool allocation_cached(struct iova_space *s, unsigned long pfn)
+{
+	unsigned long lo, hi;
+	bool cached;
+
+	read_entry(s, pfn, &lo, &hi, &cached);
+	return cached;
+}
+
 /* The next range at or after @mas->index up to @hi that is a free hole
- * (@holes) or an allocation; false when there is none.  RCU read lock. */
+ * (@holes) or an ALLOCATED range, cached or not; false when there is
+ * none.  RCU read lock. */
 static bool next_visit(struct ma_state *mas, unsigned long hi, bool holes)
 {
 	void *entry;
@@ -550,7 +829,8 @@ static bool next_visit(struct ma_state *mas, unsigned long hi, bool holes)
  * reported too (clipped to the bytes inside).  Each range is read under
  * the RCU read lock; the callback runs outside it, so it may call
  * anything.  The tree has no two adjacent NULL ranges, so each NULL range
- * is a whole hole.
+ * is a whole hole.  An ALLOCATED range that is cached is neither an
+ * allocation nor a hole: it is skipped.
  */
 static int visit(struct iova_space *s, uint64_t min, uint64_t max,
 		 bool holes, iova_range_fn fn, void *arg)
@@ -571,6 +851,8 @@ static int visit(struct iova_space *s, uint64_t min, uint64_t max,
 		mt_read_unlock();
 		if (!holes && !found)
 			return 0;
+		if (found && !holes && allocation_cached(s, mas.index))
+			found = false;
 		if (found) {
 			r.start = pfn_addr(s, mas.index);
 			r.last = pfn_last_byte(s, mas.last > hi ? hi : mas.last);
@@ -638,13 +920,27 @@ LIBIOVA_EXPORT int iova_space_stats(struct iova_space *s,
 				    struct iova_space_stats *st)
 {
 	struct iova_rcache_counts rc;
+	unsigned long nr_cached = 0, cached_pages = 0;
+	uint64_t cached_bytes;
 
 	if (!s || !st)
 		return -EINVAL;
+	/* The tree's ALLOCATED ranges less the cached ones, which by (2)
+	 * are among them: counted apart (the tree's under the domain lock,
+	 * the cached set's in its stripes, under their locks), so no cached
+	 * path touches a counter shared by the whole space.  Exact when no
+	 * call runs meanwhile, else from slightly different moments (so
+	 * kept from going below 0). */
 	iova_rcaches_counts(s->dom.rcaches, &rc);
+	if (s->cached)
+		iova_cached_totals(s->cached, &nr_cached, &cached_pages);
+	cached_bytes = (uint64_t)cached_pages << s->shift;
 	iova_lock(&s->dom);
-	st->allocations = s->allocations;
-	st->bytes_allocated = s->bytes;
+	st->allocations = s->allocations > nr_cached
+				  ? s->allocations - nr_cached
+				  : 0;
+	st->bytes_allocated = s->bytes > cached_bytes ? s->bytes - cached_bytes
+						      : 0;
 	iova_unlock(&s->dom);
 	st->cached = rc.cached;
 	st->cache_hits = rc.hits;

@@ -83,16 +83,19 @@ struct mag_pair {
 /* One thread's magazines of one cache set: changed only by the thread
  * that owns them, taken whole by a flush. */
 struct thread_mags {
-	_Atomic unsigned long cached; /* pfns held; written by the owner */
+	_Alignas(CACHELINE_SIZE) _Atomic unsigned long cached; /* pfns held;
+						       * the owner's */
 	struct thread_mags *next;     /* on a flush's list, once taken */
 	struct mag_pair cls[];        /* [nr_classes] */
 };
 
 struct thread_table;
 
-/* A thread's cache of one cache set. */
+/* A thread's cache of one cache set.  Cache-line aligned (as its
+ * magazine set): the owner writes seq and the counters on every call, and
+ * two threads' caches must not share a line. */
 struct thread_cache {
-	_Atomic unsigned long seq;          /* odd: the owner is in get/put */
+	_Alignas(CACHELINE_SIZE) _Atomic unsigned long seq; /* odd: in get/put */
 	_Atomic(struct thread_mags *) mags; /* the owner's, or NULL */
 	_Atomic uint64_t hits, misses;      /* written by the owner */
 	struct iova_rcaches *rc;
@@ -187,6 +190,17 @@ static void release_mag(struct iova_domain *iovad, struct iova_rcaches *rc,
 	for (unsigned long i = 0; i < iova_mag_count(mag); i++)
 		rc->release(iovad, mag->pfns[i], log_size);
 	free(mag);
+}
+
+/* Zeroed memory of whole cache lines of its own. */
+static void *aligned_zalloc(size_t size)
+{
+	size_t bytes = (size + CACHELINE_SIZE - 1) & ~(size_t)(CACHELINE_SIZE - 1);
+	void *p = aligned_alloc(CACHELINE_SIZE, bytes);
+
+	if (p)
+		memset(p, 0, bytes);
+	return p;
 }
 
 /* Over the bound: the excess goes back IOVA_DEPOT_TRIM_NS from now (one
@@ -318,7 +332,7 @@ static struct thread_cache *thread_cache_find(struct iova_rcaches *rc)
 		slot = &e[t->nr++];
 		slot->rc = NULL;
 	}
-	tc = calloc(1, sizeof(*tc));
+	tc = aligned_zalloc(sizeof(*tc));
 	if (!tc)
 		return NULL; /* the new entry stays free */
 	atomic_init(&tc->mags, NULL);
@@ -368,7 +382,7 @@ static inline struct thread_mags *thread_mags(struct iova_rcaches *rc,
 
 	if (likely(m))
 		return m;
-	m = calloc(1, sizeof(*m) + rc->nr_classes * sizeof(m->cls[0]));
+	m = aligned_zalloc(sizeof(*m) + rc->nr_classes * sizeof(m->cls[0]));
 	if (m)
 		/* only the owner installs; the others only take */
 		atomic_store_explicit(&tc->mags, m, memory_order_release);
@@ -553,8 +567,21 @@ void iova_rcaches_flush(struct iova_domain *iovad, struct iova_rcaches *rc)
 
 	pthread_mutex_lock(&caches_lock);
 	cds_list_for_each_entry(tc, &rc->threads, node) {
-		struct thread_mags *m = atomic_exchange(&tc->mags, NULL);
+		struct thread_mags *m =
+			atomic_load_explicit(&tc->mags, memory_order_acquire);
 
+		/*
+		 * A set holding nothing stays: a flush with nothing to take
+		 * then costs no membarrier() (a failing allocation flushes
+		 * before each retry: I-exhaust32 flushes for every request
+		 * once the space is full).  A put still running on it may
+		 * cache its pfn after all: that free runs concurrently with
+		 * the flush, which promises nothing about such frees.
+		 */
+		if (!m || !atomic_load_explicit(&m->cached,
+						memory_order_relaxed))
+			continue;
+		m = atomic_exchange(&tc->mags, NULL);
 		if (m) {
 			m->next = taken;
 			taken = m;

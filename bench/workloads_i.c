@@ -14,7 +14,9 @@
  * the live set is checked for overlaps and against the implementation's
  * own count.
  */
+#define _GNU_SOURCE /* pthread_setaffinity_np, sched_getaffinity */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -449,10 +451,34 @@ static void *pair_thread(void *p)
 }
 
 /*
- * Start @t threads running @fn on @a[i], released together by a barrier,
- * and return the span of their timed parts in ns: from the first start to
- * the last end, as each thread records them itself (a time taken by this
- * thread between its own barrier waits once read near zero here).
+ * Pin thread @tid to the @i-th CPU this process may run on, if it may run
+ * on more than @i: one thread per CPU, as the workload is defined (left
+ * to the scheduler, two threads now and then shared one CPU, and a
+ * preempted lock holder stalled the other).
+ */
+static void pin_thread(pthread_t tid, unsigned int i)
+{
+	cpu_set_t allowed, one;
+	unsigned int seen = 0;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed))
+		return;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &allowed) || seen++ != i)
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		pthread_setaffinity_np(tid, sizeof(one), &one);
+		return;
+	}
+}
+
+/*
+ * Start @t threads running @fn on @a[i], each on a CPU of its own,
+ * released together by a barrier, and return the span of their timed
+ * parts in ns: from the first start to the last end, as each thread
+ * records them itself (a time taken by this thread between its own
+ * barrier waits once read near zero here).
  */
 static uint64_t run_timed(unsigned int t, void *(*fn)(void *),
 			  struct thread_arg *a, pthread_t *tid)
@@ -464,6 +490,7 @@ static uint64_t run_timed(unsigned int t, void *(*fn)(void *),
 	for (unsigned int i = 0; i < t; i++) {
 		a[i].start = &start;
 		pthread_create(&tid[i], NULL, fn, &a[i]);
+		pin_thread(tid[i], i);
 	}
 	pthread_barrier_wait(&start);
 	pthread_barrier_wait(&start);

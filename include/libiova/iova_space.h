@@ -21,7 +21,8 @@
  *     iteration are lock-free (RCU); allocations and frees through the
  *     tree serialize on the space's lock and may block briefly to
  *     allocate tree nodes; those a size cache serves take no space-wide
- *     lock (only a lock per CPU and one per group of addresses).
+ *     lock (the calling thread's own magazines, and the lock of one group
+ *     of addresses, which catches double frees).
  *
  * No per-allocation heap object exists: the space's tree entry is the
  * whole record of an allocation.

@@ -81,21 +81,23 @@ struct mag_pair {
 };
 
 /* One thread's magazines of one cache set: changed only by the thread
- * that owns them, taken whole by a flush. */
+ * that owns them, taken whole by a flush; on cache lines of their own
+ * (aligned_zalloc). */
 struct thread_mags {
-	_Alignas(CACHELINE_SIZE) _Atomic unsigned long cached; /* pfns held;
-						       * the owner's */
+	_Atomic unsigned long cached; /* pfns held; written by the owner */
 	struct thread_mags *next;     /* on a flush's list, once taken */
 	struct mag_pair cls[];        /* [nr_classes] */
 };
 
 struct thread_table;
 
-/* A thread's cache of one cache set.  Cache-line aligned (as its
- * magazine set): the owner writes seq and the counters on every call, and
- * two threads' caches must not share a line. */
+/* A thread's cache of one cache set.  Allocated on cache lines of its own
+ * (aligned_zalloc, as its magazine set): the owner writes seq and the
+ * counters on every call, and two threads' caches must not share a line.
+ * (The type itself asks no alignment: list walks form a pointer to one
+ * from the list's head, which is no thread_cache.) */
 struct thread_cache {
-	_Alignas(CACHELINE_SIZE) _Atomic unsigned long seq; /* odd: in get/put */
+	_Atomic unsigned long seq;          /* odd: the owner is in get/put */
 	_Atomic(struct thread_mags *) mags; /* the owner's, or NULL */
 	_Atomic uint64_t hits, misses;      /* written by the owner */
 	struct iova_rcaches *rc;

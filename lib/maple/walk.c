@@ -50,6 +50,12 @@ void path_walk(struct maple_tree *mt, unsigned long index,
 		path->node[d] = enode;
 		path->min[d] = min;
 		path->max[d] = max;
+		if (ma_is_leaf(type)) {
+			/* the slot only: its entry is the writer's to read */
+			path->offset[d++] = (unsigned char)ma_pivot_slot(
+				node->r.pivot, MAPLE_RANGE64_SLOTS - 1, index);
+			break;
+		}
 		/* the node's shape a constant in each branch */
 		if (type == maple_arange_64)
 			off = descend_step(node, maple_arange_64, index, &min,
@@ -59,7 +65,7 @@ void path_walk(struct maple_tree *mt, unsigned long index,
 					   &max, &next);
 		path->offset[d] = (unsigned char)off;
 		d++;
-		if (ma_is_leaf(type) || d == stop)
+		if (d == stop)
 			break;
 		enode = next;
 	}

@@ -243,10 +243,16 @@ static void op_alloc_fast(struct run *r)
 	want = size < 32 ? 1ul << log2_ceil(size) : size;
 	pfn = alloc_iova_fast(&r->iovad, size, limit, flush);
 	/* with start_pfn 0, pfn 0 is an allocation as well as the failure
-	 * value (as in the kernel): tell them apart by the tree */
-	if (!pfn && !r->iovad.start_pfn && !model_any(&r->hard, 0, 0) &&
-	    find_iova(&r->iovad, 0))
-		goto got;
+	 * value (as in the kernel): tell them apart by the tree.  A struct at
+	 * 0 of another size is a freed range still cached there, and the 0 a
+	 * failure (the size caches, holding more since their depot is
+	 * trimmed later, made that reachable) */
+	if (!pfn && !r->iovad.start_pfn && !model_any(&r->hard, 0, 0)) {
+		struct iova *at0 = find_iova(&r->iovad, 0);
+
+		if (at0 && at0->pfn_lo == 0 && iova_size(at0) == want)
+			goto got;
+	}
 	if (!pfn) {
 		if (flush) {
 			/* every cached range went back first */

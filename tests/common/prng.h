@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 struct prng {
 	uint64_t state;
@@ -34,6 +35,26 @@ static inline uint64_t prng_seed_from_env(const char *name, uint64_t fallback)
 	const char *s = getenv(name);
 
 	return s && *s ? strtoull(s, NULL, 0) : fallback;
+}
+
+/*
+ * One seed for a whole test program: the environment variable @name if
+ * set (and not 0), else taken from the clock on the first call, and the
+ * same on every later call.
+ */
+static inline uint64_t prng_run_seed(const char *name)
+{
+	static uint64_t seed;
+
+	if (!seed)
+		seed = prng_seed_from_env(name, 0);
+	if (!seed) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec;
+	}
+	return seed;
 }
 
 #endif /* LIBIOVA_TEST_PRNG_H */

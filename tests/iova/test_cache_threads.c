@@ -353,7 +353,7 @@ static void test_flush_under_load(void **state)
 {
 	struct loader l[LOAD_THREADS];
 	struct iova_domain iovad;
-	struct timespec end, now;
+	uint64_t end_ns;
 	unsigned long flushes = 0;
 	struct iova *probe;
 
@@ -371,18 +371,11 @@ static void test_flush_under_load(void **state)
 						loader_main, &l[i]),
 				 0);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_nsec += 500000000;
-	if (end.tv_nsec >= 1000000000) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000;
-	}
+	end_ns = now_ns() + 500000000ull;
 	do {
 		assert_int_equal(iova_domain_flush_rcaches(&iovad), 0);
 		flushes++;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-	} while (now.tv_sec < end.tv_sec ||
-		 (now.tv_sec == end.tv_sec && now.tv_nsec < end.tv_nsec));
+	} while (now_ns() < end_ns);
 	atomic_store(&load_stop, true);
 	for (unsigned int i = 0; i < LOAD_THREADS; i++) {
 		assert_int_equal(pthread_join(l[i].thread, NULL), 0);

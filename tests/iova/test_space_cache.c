@@ -37,19 +37,10 @@
 #define G 4096ULL
 #define TOP ((1ULL << 40) - 1)
 
+/* One seed for the whole run, printed by each case. */
 static uint64_t seed(void)
 {
-	static uint64_t s;
-
-	if (!s)
-		s = prng_seed_from_env("IOVA_SEED", 0);
-	if (!s) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		s = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec;
-	}
-	return s;
+	return prng_run_seed("IOVA_SEED");
 }
 
 static long rounds(long dflt)
@@ -346,13 +337,43 @@ static void *free_target(void *p)
 	return NULL;
 }
 
+/* Start the two freers on @s for rounds(3000) rounds; the second
+ * flushes instead of freeing if @flush_second. */
+static void race_start(struct race *r, struct freer_arg a[2], pthread_t t[2],
+		       struct iova_space *s, bool flush_second)
+{
+	r->s = s;
+	r->flush_second = flush_second;
+	r->rounds = rounds(3000);
+	pthread_barrier_init(&r->go, NULL, 3);
+	for (int i = 0; i < 2; i++) {
+		a[i] = (struct freer_arg){ r, i };
+		assert_int_equal(pthread_create(&t[i], NULL, free_target, &a[i]),
+				 0);
+	}
+}
+
+/* One round: the freers act on r->target, and are done on return. */
+static void race_round(struct race *r)
+{
+	pthread_barrier_wait(&r->go);
+	pthread_barrier_wait(&r->go);
+}
+
+static void race_end(struct race *r, pthread_t t[2])
+{
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&r->go);
+}
+
 /* Two threads free the same IOVA at once: exactly one succeeds, the other
  * gets -ENOENT, whether the IOVA's free goes by the tree (no entry), a
  * live entry, or meets the set without room. */
 static void test_two_frees_at_once(void **state)
 {
 	struct race r = { 0 };
-	struct freer_arg a[2] = { { &r, 0 }, { &r, 1 } };
+	struct freer_arg a[2];
 	struct prng rng = { seed() };
 	pthread_t t[2];
 	struct fx f;
@@ -360,26 +381,18 @@ static void test_two_frees_at_once(void **state)
 	(void)state;
 	printf("# IOVA_SEED=%" PRIu64 "\n", seed());
 	fx_create(&f, false);
-	r.s = f.s;
-	r.rounds = rounds(3000);
-	pthread_barrier_init(&r.go, NULL, 3);
-	for (int i = 0; i < 2; i++)
-		assert_int_equal(pthread_create(&t[i], NULL, free_target, &a[i]),
-				 0);
+	race_start(&r, a, t, f.s, false);
 	for (long i = 0; i < r.rounds; i++) {
 		uint64_t size = G << prng_below(&rng, 4);
 
 		if (prng_below(&rng, 8) == 0)
 			iova_space_flush_cache(f.s); /* next one from the tree */
 		r.target = alloc_ok(f.s, size);
-		pthread_barrier_wait(&r.go);
-		pthread_barrier_wait(&r.go);
+		race_round(&r);
 		assert_true((r.ret[0] == 0 && r.ret[1] == -ENOENT) ||
 			    (r.ret[1] == 0 && r.ret[0] == -ENOENT));
 	}
-	for (int i = 0; i < 2; i++)
-		pthread_join(t[i], NULL);
-	pthread_barrier_destroy(&r.go);
+	race_end(&r, t);
 	assert_int_equal(iova_space_flush_cache(f.s), 0);
 	assert_int_equal(nr_allocations(f.s), 0);
 	assert_whole_window_free(f.s);
@@ -516,7 +529,7 @@ static void test_churn_against_flushes(void **state)
 static void test_double_free_against_flush(void **state)
 {
 	struct race r = { 0 };
-	struct freer_arg a[2] = { { &r, 0 }, { &r, 1 } };
+	struct freer_arg a[2];
 	struct prng rng = { seed() };
 	struct iova_range got;
 	pthread_t t[2];
@@ -525,20 +538,13 @@ static void test_double_free_against_flush(void **state)
 	(void)state;
 	printf("# IOVA_SEED=%" PRIu64 "\n", seed());
 	fx_create(&f, false);
-	r.s = f.s;
-	r.flush_second = true;
-	r.rounds = rounds(3000);
-	pthread_barrier_init(&r.go, NULL, 3);
-	for (int i = 0; i < 2; i++)
-		assert_int_equal(pthread_create(&t[i], NULL, free_target, &a[i]),
-				 0);
+	race_start(&r, a, t, f.s, true);
 	for (long i = 0; i < r.rounds; i++) {
 		uint64_t size = G << prng_below(&rng, 4);
 
 		r.target = alloc_ok(f.s, size);
 		assert_int_equal(iova_space_free(f.s, r.target), 0);
-		pthread_barrier_wait(&r.go);
-		pthread_barrier_wait(&r.go);
+		race_round(&r);
 		assert_int_equal(r.ret[0], -ENOENT);
 		assert_int_equal(r.ret[1], 0);
 		assert_int_equal(iova_space_lookup(f.s, r.target, &got),
@@ -550,9 +556,7 @@ static void test_double_free_against_flush(void **state)
 		assert_int_equal(iova_space_free(f.s, r.target), 0);
 		assert_int_equal(iova_space_flush_cache(f.s), 0);
 	}
-	for (int i = 0; i < 2; i++)
-		pthread_join(t[i], NULL);
-	pthread_barrier_destroy(&r.go);
+	race_end(&r, t);
 	assert_int_equal(nr_allocations(f.s), 0);
 	assert_whole_window_free(f.s);
 	fx_destroy(&f);

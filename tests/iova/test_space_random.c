@@ -202,17 +202,7 @@ static long ops(void)
 /* One seed for the whole run, printed by each case. */
 static uint64_t seed(void)
 {
-	static uint64_t s;
-
-	if (!s)
-		s = prng_seed_from_env("IOVA_SEED", 0);
-	if (!s) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		s = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec;
-	}
-	return s;
+	return prng_run_seed("IOVA_SEED");
 }
 
 static void test_exact_no_cache(void **state)

@@ -413,19 +413,41 @@ int iova_cached_add(struct iova_cached_set *cs, struct iova_cached_stripe *st,
 	return 0;
 }
 
+/* The slot of @pfn's entry in table @t of its stripe (may be NULL): true
+ * with *@bp and *@at set, false if it has none. */
+static bool find_entry(const struct iova_cached_set *cs,
+		       struct iova_cached_table *t, unsigned long pfn,
+		       struct cs_slot **bp, unsigned int *at)
+{
+	uint64_t h = iova_cached_hash(pfn);
+
+	if (!t)
+		return false;
+	*bp = block_for(cs, t, h);
+	return probe(*bp, home_of(cs, h), pfn, at);
+}
+
+/* Remove the entry in slot @at of @b, one of @st's, as one write section
+ * of the stripe's sequence count.  Under the stripe's lock. */
+static void remove_entry(struct iova_cached_set *cs,
+			 struct iova_cached_stripe *st, struct cs_slot *b,
+			 unsigned int at)
+{
+	bool began = seq_begin(st);
+
+	remove_at(cs, b, at);
+	seq_end(st, began);
+	st->entries--;
+}
+
 int iova_cached_park(struct iova_cached_set *cs, struct iova_cached_stripe *st,
 		     unsigned long pfn)
 {
-	struct iova_cached_table *t = table_of(st);
-	uint64_t h = iova_cached_hash(pfn);
 	unsigned long state;
 	struct cs_slot *b;
 	unsigned int at;
 
-	if (!t)
-		return -ENOENT;
-	b = block_for(cs, t, h);
-	if (!probe(b, home_of(cs, h), pfn, &at))
+	if (!find_entry(cs, table_of(st), pfn, &b, &at))
 		return -ENOENT;
 	state = state_get(b, at);
 	if (state & CS_CACHED)
@@ -440,15 +462,11 @@ void iova_cached_unpark(struct iova_cached_set *cs,
 			struct iova_cached_stripe *st, unsigned long pfn)
 {
 	struct iova_cached_table *t = table_of(st);
-	uint64_t h = iova_cached_hash(pfn);
 	unsigned long state;
 	struct cs_slot *b;
 	unsigned int at;
 
-	if (!t)
-		return;
-	b = block_for(cs, t, h);
-	if (!probe(b, home_of(cs, h), pfn, &at))
+	if (!find_entry(cs, t, pfn, &b, &at))
 		return;
 	state = state_get(b, at);
 	if (!(state & CS_CACHED))
@@ -460,11 +478,7 @@ void iova_cached_unpark(struct iova_cached_set *cs,
 				      memory_order_relaxed);
 		return;
 	}
-	bool began = seq_begin(st);
-
-	remove_at(cs, b, at);
-	seq_end(st, began);
-	st->entries--;
+	remove_entry(cs, st, b, at);
 }
 
 void iova_cached_add_live(struct iova_cached_set *cs,
@@ -491,24 +505,14 @@ void iova_cached_add_live(struct iova_cached_set *cs,
 bool iova_cached_del(struct iova_cached_set *cs, struct iova_cached_stripe *st,
 		     unsigned long pfn)
 {
-	struct iova_cached_table *t = table_of(st);
-	uint64_t h = iova_cached_hash(pfn);
 	struct cs_slot *b;
 	unsigned int at;
-	bool began;
 
-	if (!t)
-		return false;
-	b = block_for(cs, t, h);
-	if (!probe(b, home_of(cs, h), pfn, &at))
+	if (!find_entry(cs, table_of(st), pfn, &b, &at))
 		return false;
 	if (state_get(b, at) & CS_CACHED)
 		count_cached(st, state_get(b, at), -1);
-	began = seq_begin(st);
-
-	remove_at(cs, b, at);
-	seq_end(st, began);
-	st->entries--;
+	remove_entry(cs, st, b, at);
 	return true;
 }
 
@@ -532,16 +536,12 @@ unsigned int iova_cached_read_begin(struct iova_cached_set *cs,
 bool iova_cached_peek(struct iova_cached_set *cs, unsigned long pfn)
 {
 	struct iova_cached_stripe *st = iova_cached_stripe(cs, pfn);
-	uint64_t h = iova_cached_hash(pfn);
-	struct iova_cached_table *t =
-		atomic_load_explicit(&st->table, memory_order_acquire);
 	struct cs_slot *b;
 	unsigned int at;
 
-	if (!t)
-		return false;
-	b = block_for(cs, t, h);
-	return probe(b, home_of(cs, h), pfn, &at) &&
+	return find_entry(cs, atomic_load_explicit(&st->table,
+						   memory_order_acquire),
+			  pfn, &b, &at) &&
 	       (state_get(b, at) & CS_CACHED);
 }
 

@@ -218,7 +218,7 @@ LIBIOVA_EXPORT int iova_domain_flush_rcaches(struct iova_domain *iovad)
 	if (!iova_domain_ready(iovad))
 		return -EINVAL;
 	if (iovad->rcaches)
-		iova_rcaches_flush(iovad, iovad->rcaches);
+		iova_rcaches_flush(iovad->rcaches);
 	return 0;
 }
 
@@ -512,7 +512,7 @@ LIBIOVA_EXPORT unsigned long alloc_iova_fast(struct iova_domain *iovad,
 		if (!flush_rcache || !iovad->rcaches)
 			return 0;
 		flush_rcache = false;
-		iova_rcaches_flush(iovad, iovad->rcaches);
+		iova_rcaches_flush(iovad->rcaches);
 	}
 }
 
@@ -550,7 +550,7 @@ free_fast_checked(struct iova_domain *iovad, unsigned long pfn,
 	if (m.error)
 		report_misuse(iovad, &m);
 	else if (cache &&
-		 !iova_rcache_put(iovad, iovad->rcaches, log_size, pfn))
+		 !iova_rcache_put(iovad->rcaches, log_size, pfn))
 		free_pfn(iovad, pfn, true);
 }
 
@@ -566,7 +566,7 @@ LIBIOVA_EXPORT void free_iova_fast(struct iova_domain *iovad,
 		free_fast_checked(iovad, pfn, size, log_size);
 		return;
 	}
-	if (iova_rcache_put(iovad, iovad->rcaches, log_size, pfn))
+	if (iova_rcache_put(iovad->rcaches, log_size, pfn))
 		return;
 	free_iova(iovad, pfn);
 }

@@ -186,11 +186,11 @@ unsigned int iova_rcaches_classes(const struct iova_rcaches *rc)
 	return rc ? rc->nr_classes : 0;
 }
 
-static void release_mag(struct iova_domain *iovad, struct iova_rcaches *rc,
-			struct iova_magazine *mag, unsigned int log_size)
+static void release_mag(struct iova_rcaches *rc, struct iova_magazine *mag,
+			unsigned int log_size)
 {
 	for (unsigned long i = 0; i < iova_mag_count(mag); i++)
-		rc->release(iovad, mag->pfns[i], log_size);
+		rc->release(rc->iovad, mag->pfns[i], log_size);
 	free(mag);
 }
 
@@ -238,7 +238,7 @@ static void depot_trim(struct iova_timer *t)
 		struct iova_magazine *mag;
 
 		while ((mag = iova_depot_pop(&rc->depots[c], IOVA_DEPOT_MAX)))
-			release_mag(rc->iovad, rc, mag, c);
+			release_mag(rc, mag, c);
 	}
 }
 
@@ -520,14 +520,13 @@ static bool mags_put(struct iova_rcaches *rc, struct thread_mags *m,
 	return true;
 }
 
-bool iova_rcache_put(struct iova_domain *iovad, struct iova_rcaches *rc,
-		     unsigned int log_size, unsigned long pfn)
+bool iova_rcache_put(struct iova_rcaches *rc, unsigned int log_size,
+		     unsigned long pfn)
 {
 	struct thread_cache *tc;
 	struct thread_mags *m;
 	bool done = false;
 
-	(void)iovad; /* rc->iovad: a full depot is trimmed later */
 	if (!rc || log_size >= rc->nr_classes)
 		return false;
 	tc = thread_cache(rc);
@@ -562,7 +561,7 @@ static void wait_for_owner(struct thread_cache *tc)
 	}
 }
 
-void iova_rcaches_flush(struct iova_domain *iovad, struct iova_rcaches *rc)
+void iova_rcaches_flush(struct iova_rcaches *rc)
 {
 	struct thread_mags *taken = NULL;
 	struct thread_cache *tc;
@@ -603,8 +602,8 @@ void iova_rcaches_flush(struct iova_domain *iovad, struct iova_rcaches *rc)
 
 		taken = m->next;
 		for (unsigned int c = 0; c < rc->nr_classes; c++) {
-			release_mag(iovad, rc, m->cls[c].loaded, c);
-			release_mag(iovad, rc, m->cls[c].prev, c);
+			release_mag(rc, m->cls[c].loaded, c);
+			release_mag(rc, m->cls[c].prev, c);
 		}
 		free(m);
 	}
@@ -615,7 +614,7 @@ void iova_rcaches_flush(struct iova_domain *iovad, struct iova_rcaches *rc)
 		while (mag) {
 			struct iova_magazine *next = mag->next;
 
-			release_mag(iovad, rc, mag, c);
+			release_mag(rc, mag, c);
 			mag = next;
 		}
 	}

@@ -50,9 +50,9 @@ unsigned long iova_rcache_get(struct iova_rcaches *rc, unsigned int log_size,
 /* Cache @pfn of class @log_size; false if there is no room or no such
  * class, or @rc is NULL (the caller frees it then).  The same locking as
  * iova_rcache_get; never calls release (a depot over its bound is
- * trimmed later).  @iovad is the caches' own. */
-bool iova_rcache_put(struct iova_domain *iovad, struct iova_rcaches *rc,
-		     unsigned int log_size, unsigned long pfn);
+ * trimmed later). */
+bool iova_rcache_put(struct iova_rcaches *rc, unsigned int log_size,
+		     unsigned long pfn);
 
 /*
  * Give back (release) every pfn cached when the call starts, every
@@ -61,7 +61,7 @@ bool iova_rcache_put(struct iova_domain *iovad, struct iova_rcaches *rc,
  * still uses magazines taken from it.  Must not be called with the domain
  * lock held (release takes it).
  */
-void iova_rcaches_flush(struct iova_domain *iovad, struct iova_rcaches *rc);
+void iova_rcaches_flush(struct iova_rcaches *rc);
 
 struct iova_rcache_counts {
 	uint64_t hits, misses;

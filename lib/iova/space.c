@@ -511,7 +511,7 @@ LIBIOVA_EXPORT int iova_space_alloc(struct iova_space *s, uint64_t size,
 				      &pfn);
 	if (ret == -ENOSPC && s->dom.rcaches) {
 		/* cached allocations may be what is in the way */
-		iova_rcaches_flush(&s->dom, s->dom.rcaches);
+		iova_rcaches_flush(s->dom.rcaches);
 		ret = alloc_from_tree(s, pages, align_pages, lo, hi, top_down,
 				      &pfn);
 	}
@@ -622,7 +622,7 @@ LIBIOVA_EXPORT int iova_space_alloc_at(struct iova_space *s, uint64_t iova,
 		    !any_cached(s, maybe, nr_maybe))
 			return ret;
 		/* freed allocations parked in a cache: give them back */
-		iova_rcaches_flush(&s->dom, s->dom.rcaches);
+		iova_rcaches_flush(s->dom.rcaches);
 	}
 }
 
@@ -733,7 +733,7 @@ LIBIOVA_EXPORT int iova_space_free(struct iova_space *s, uint64_t iova)
 		return ret;
 	/* By (1) a pfn has a cached entry before it enters a cache.
 	 * Refused, it is released as any cached pfn is. */
-	if (!iova_rcache_put(&s->dom, s->dom.rcaches, (unsigned int)cls, pfn))
+	if (!iova_rcache_put(s->dom.rcaches, (unsigned int)cls, pfn))
 		space_release(&s->dom, pfn, (unsigned int)cls);
 	return 0;
 }
@@ -954,7 +954,7 @@ LIBIOVA_EXPORT int iova_space_flush_cache(struct iova_space *s)
 	if (!s)
 		return -EINVAL;
 	if (s->dom.rcaches)
-		iova_rcaches_flush(&s->dom, s->dom.rcaches);
+		iova_rcaches_flush(s->dom.rcaches);
 	return 0;
 }
 

@@ -527,7 +527,9 @@ bool iova_rcache_put(struct iova_rcaches *rc, unsigned int log_size,
 	struct thread_mags *m;
 	bool done = false;
 
-	if (!rc || log_size >= rc->nr_classes)
+	/* pfn 0 would come back out of get as "none" (and be lost there):
+	 * it is never cached */
+	if (!rc || log_size >= rc->nr_classes || !pfn)
 		return false;
 	tc = thread_cache(rc);
 	if (unlikely(!tc))

@@ -48,7 +48,8 @@ unsigned long iova_rcache_get(struct iova_rcaches *rc, unsigned int log_size,
 			      unsigned long min, unsigned long max);
 
 /* Cache @pfn of class @log_size; false if there is no room or no such
- * class, or @rc is NULL (the caller frees it then).  The same locking as
+ * class, @rc is NULL, or @pfn is 0, which get could not tell from "none"
+ * (the caller frees it then).  The same locking as
  * iova_rcache_get; never calls release (a depot over its bound is
  * trimmed later). */
 bool iova_rcache_put(struct iova_rcaches *rc, unsigned int log_size,

@@ -272,7 +272,7 @@ static void w_mixed(const struct iova_workload *w, const struct iova_impl *impl,
 		BENCH_CHECK(res, fits(l[i].pfn, l[i].size, LIMIT48),
 			    "bad setup allocation");
 	}
-	t0 = bench_now_ns();
+	t0 = bench_timed_begin();
 	for (unsigned long r = 0; r < rounds; r++) {
 		unsigned long j = prng_below(&rng, n);
 
@@ -282,7 +282,7 @@ static void w_mixed(const struct iova_workload *w, const struct iova_impl *impl,
 		BENCH_CHECK(res, fits(l[j].pfn, l[j].size, LIMIT48),
 			    "bad allocation");
 	}
-	t1 = bench_now_ns();
+	t1 = bench_timed_end();
 	res->ns_per_op = (double)(t1 - t0) / (double)rounds;
 	if (capped)
 		snprintf(res->note, sizeof(res->note),
@@ -339,7 +339,7 @@ static void w_dac_mix(const struct iova_workload *w,
 		setup_packed(impl, d, l, high, 1, LIMIT48, LIMIT48, res);
 		setup_packed(impl, d, l + high, low, 1, LIMIT32, LIMIT32, res);
 	}
-	t0 = bench_now_ns();
+	t0 = bench_timed_begin();
 	for (unsigned long r = 0; r < rounds; r++) {
 		unsigned long j = prng_below(&rng, n);
 
@@ -347,7 +347,7 @@ static void w_dac_mix(const struct iova_workload *w,
 		l[j].pfn = alloc_via(impl, d, w->fast, 1, LIMIT32);
 		BENCH_CHECK(res, fits(l[j].pfn, 1, LIMIT32), "bad allocation");
 	}
-	t1 = bench_now_ns();
+	t1 = bench_timed_end();
 	res->ns_per_op = (double)(t1 - t0) / (double)rounds;
 	if (capped)
 		snprintf(res->note, sizeof(res->note),
@@ -385,11 +385,11 @@ static void w_exhaust32(const struct iova_workload *w,
 		else
 			l[kept++] = l[i];
 	}
-	t0 = bench_now_ns();
+	t0 = bench_timed_begin();
 	for (unsigned long a = 0; a < attempts; a++)
 		BENCH_CHECK(res, impl->alloc(d, 32, LIMIT32, true) == 0,
 			    "size 32 fitted where only 16-holes are");
-	t1 = bench_now_ns();
+	t1 = bench_timed_end();
 	res->ns_per_op = (double)(t1 - t0) / (double)attempts;
 	res->n = blocks;
 	if (capped)

@@ -53,8 +53,10 @@ struct iova_deferral; /* the deferred erase: opaque */
 /* Sizes the cache serves by default: 1 to 32 granules (6 classes). */
 #define IOVA_RANGE_CACHE_MAX_SIZE 6
 
-/* Freed struct iovas a domain keeps for its next allocations. */
-#define IOVA_SPARE_STRUCTS 8
+/* Freed struct iovas a domain keeps for its next allocations: a free and
+ * the allocation after it need one; 4 also covers short bursts of frees
+ * (and keeps sizeof(struct iova_domain) at 416 bytes, docs/abi.md). */
+#define IOVA_SPARE_STRUCTS 4
 
 /*
  * Called by a domain in checked fast-free mode (iova_domain_set_checked_free)
@@ -67,6 +69,13 @@ struct iova_deferral; /* the deferred erase: opaque */
 typedef void (*iova_misuse_fn)(void *arg, struct iova_domain *iovad,
 			       unsigned long pfn, unsigned long size,
 			       int error);
+
+/* The library's: a limit's top known to hold no free pfn (see tree.h). */
+struct iova_filled_top {
+	unsigned long limit;
+	unsigned long from; /* [from, limit] holds no free pfn; limit + 1:
+			     * nothing known */
+};
 
 /*
  * A domain.  Initialize with init_iova_domain(); the fields granule,
@@ -95,6 +104,7 @@ struct iova_domain {
 	unsigned long max32_alloc_size; /* smallest size that failed below
 					 * 4 GiB since the last free there */
 	unsigned long ceiling_pfn;   /* kernel API: above, a hole marker */
+	struct iova_filled_top filled_top[2]; /* limits below 4 GiB, above */
 	struct iova *spare[IOVA_SPARE_STRUCTS]; /* freed, kept for reuse */
 	unsigned int nr_spare;
 };

@@ -165,9 +165,9 @@ static int policy_set(struct iova_deferral *d, const struct iova_backoff *p)
 static void range_freed(struct iova_domain *iovad, unsigned long lo,
 			unsigned long hi)
 {
-	(void)hi; /* the rule needs only where the range starts */
 	if (lo < iovad->dma_32bit_pfn)
 		iovad->max32_alloc_size = iovad->dma_32bit_pfn;
+	iova_filled_top_freed(iovad, lo, hi);
 }
 
 /* ---- parking and draining ------------------------------------------- */

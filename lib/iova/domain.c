@@ -39,6 +39,7 @@ int iova_domain_setup(struct iova_domain *iovad, unsigned long granule,
 			       __builtin_ctzl(granule);
 	iovad->max32_alloc_size = iovad->dma_32bit_pfn;
 	iovad->ceiling_pfn = ULONG_MAX;
+	iova_filled_tops_reset(iovad);
 	iovad->rcaches = NULL;
 	iovad->nr_spare = 0;
 	iovad->magic = IOVA_DOMAIN_MAGIC;

@@ -104,6 +104,9 @@ static int raise_ceiling(struct iova_domain *iovad, unsigned long pfn)
 		ceiling = pfn;
 		ret = iova_store(iovad, iovad->ceiling_pfn + 1, pfn, NULL,
 				 GFP_KERNEL);
+		if (!ret)
+			iova_filled_top_freed(iovad, iovad->ceiling_pfn + 1,
+					      pfn);
 	}
 	if (!ret)
 		iovad->ceiling_pfn = ceiling;

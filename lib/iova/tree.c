@@ -30,6 +30,18 @@ int iova_find_free(struct iova_domain *iovad, unsigned long size,
 	unsigned long wide = size + align - 1;
 	int ret;
 
+	if (top_down && max != ULONG_MAX) {
+		struct iova_filled_top *t = iova_filled_top_of(iovad, max);
+
+		if (t->limit >= max && t->from <= max) {
+			if (!t->from)
+				return -ENOSPC; /* all of [0, max] taken */
+			max = t->from - 1;
+		} else if (t->limit != max) {
+			/* another limit of this class: know it from now on */
+			*t = (struct iova_filled_top){ max, max + 1 };
+		}
+	}
 	if (!iova_find_fits(size, min, max))
 		return -ENOSPC;
 	ret = mas_empty_area_aligned(&mas, min, max, size, align,

@@ -36,10 +36,62 @@ static inline bool iova_find_fits(unsigned long size, unsigned long min,
 }
 
 /*
+ * Filled tops.  Top-down allocation fills the pfns just below a limit
+ * first; after that, a search under the limit still goes down toward it
+ * at every level, where the child that holds the limit reports a large
+ * gap that lies above the limit, and it finds that out only at the
+ * leaves (the case the kernel's rbtree keeps its cached32_node for).  So
+ * a domain remembers, for one limit below 4 GiB and one above, a pfn
+ * @from such that [from, limit] holds no free pfn, and a top-down search
+ * under a limit @max inside that range searches below @from instead,
+ * which finds the same placement, the pfns above being taken.
+ *
+ * The rule is exact, not a guess: an insert of [lo, hi] with hi + 1 ==
+ * from lowers @from to lo, and a range freed (erased or parked) that meets
+ * [from, limit] raises @from above it.  Both under the lock.  A limit of
+ * ULONG_MAX has no filled top (from would not fit).
+ */
+static inline struct iova_filled_top *
+iova_filled_top_of(struct iova_domain *iovad, unsigned long limit)
+{
+	return &iovad->filled_top[limit >= iovad->dma_32bit_pfn];
+}
+
+/* The domain's filled tops know nothing yet. */
+static inline void iova_filled_tops_reset(struct iova_domain *iovad)
+{
+	for (unsigned int i = 0; i < 2; i++)
+		iovad->filled_top[i] = (struct iova_filled_top){ 0, 1 };
+}
+
+/* [@lo, @hi] was stored taken (allocated or reserved). */
+static inline void iova_filled_top_taken(struct iova_domain *iovad,
+					 unsigned long lo, unsigned long hi)
+{
+	struct iova_filled_top *t = iova_filled_top_of(iovad, hi);
+
+	if (hi + 1 == t->from && hi <= t->limit)
+		t->from = lo;
+}
+
+/* [@lo, @hi] became free (erased, or parked: free for the allocations). */
+static inline void iova_filled_top_freed(struct iova_domain *iovad,
+					 unsigned long lo, unsigned long hi)
+{
+	for (unsigned int i = 0; i < 2; i++) {
+		struct iova_filled_top *t = &iovad->filled_top[i];
+
+		if (lo <= t->limit && hi >= t->from)
+			t->from = hi < t->limit ? hi + 1 : t->limit + 1;
+	}
+}
+
+/*
  * Find a free range of @size pfns inside [@min, @max] whose first pfn is a
  * multiple of @align (a power of two), as high as possible (@top_down) or
  * as low as possible.  Under the lock.  Returns 0 with *@pfn set, or
- * -ENOSPC.  O(log n): a few exact candidates are checked, then a search
+ * -ENOSPC.  A top-down search starts below the filled top of @max, if
+ * known.  O(log n): a few exact candidates are checked, then a search
  * for a gap large enough for any placement (docs/iova.md).  Only finds: a
  * parked range is not free here, and nothing is erased; the allocation
  * calls use iova_find_free_draining (deferral.h).
@@ -73,7 +125,11 @@ static inline int iova_store(struct iova_domain *iovad, unsigned long lo,
 static inline int iova_insert(struct iova_domain *iovad, unsigned long lo,
 			      unsigned long hi, void *entry)
 {
-	return iova_store(iovad, lo, hi, entry, GFP_KERNEL);
+	int ret = iova_store(iovad, lo, hi, entry, GFP_KERNEL);
+
+	if (!ret)
+		iova_filled_top_taken(iovad, lo, hi);
+	return ret;
 }
 
 /* Overwrite exactly the existing range [@lo, @hi] with @entry: needs no

@@ -133,6 +133,58 @@ static void test_start_pfn_and_exhaustion(void **state)
 	put_iova_domain(&d);
 }
 
+/*
+ * A domain remembers the filled top of a limit (lib/iova/tree.h) and
+ * searches below it: every answer must still be the highest free
+ * placement, whatever was freed, reserved or asked for with another limit.
+ */
+static unsigned long pfn_of(struct iova_domain *d, unsigned long size,
+			    unsigned long limit, bool aligned)
+{
+	struct iova *a = alloc_iova(d, size, limit, aligned);
+
+	assert_non_null(a);
+	return a->pfn_lo;
+}
+
+static void test_filled_top_stays_exact(void **state)
+{
+	struct fx *f = *state;
+	const unsigned long lim = (1UL << 20) - 1, hi = (1UL << 40) - 1;
+	struct iova_domain *d = &f->iovad;
+
+	for (unsigned long i = 0; i < 10; i++)
+		assert_int_equal(pfn_of(d, 1, lim, false), lim - i);
+	/* a free inside the filled top is the next placement */
+	free_iova(d, lim - 4);
+	assert_int_equal(pfn_of(d, 1, lim, false), lim - 4);
+	assert_int_equal(pfn_of(d, 1, lim, false), lim - 10);
+	/* a lower limit inside the filled top, and one below it */
+	assert_int_equal(pfn_of(d, 1, lim - 3, false), lim - 11);
+	assert_int_equal(pfn_of(d, 1, lim - 100, false), lim - 100);
+	assert_int_equal(pfn_of(d, 1, lim - 100, false), lim - 101);
+	assert_int_equal(pfn_of(d, 1, lim, false), lim - 12);
+	/* an aligned placement leaves a hole above it: found afterwards */
+	assert_int_equal(pfn_of(d, 4, lim, true), lim - 19); /* 8-aligned */
+	assert_int_equal(pfn_of(d, 1, lim, false), lim - 13);
+	assert_int_equal(pfn_of(d, 1, lim, false), lim - 14);
+	assert_int_equal(pfn_of(d, 1, lim, false), lim - 15);
+	assert_int_equal(pfn_of(d, 1, lim, false), lim - 20);
+	/* a reservation, freed (the kernel frees the range holding the pfn):
+	 * free space again, the highest of it taken first */
+	assert_non_null(reserve_iova(d, lim - 30, lim - 21));
+	assert_int_equal(pfn_of(d, 1, lim, false), lim - 31);
+	free_iova(d, lim - 25);
+	assert_int_equal(pfn_of(d, 2, lim, false), lim - 22);
+	/* the class above 4 GiB keeps its own */
+	assert_int_equal(pfn_of(d, 1, hi, false), hi);
+	assert_int_equal(pfn_of(d, 1, hi, false), hi - 1);
+	free_iova(d, hi);
+	assert_int_equal(pfn_of(d, 1, hi, false), hi);
+	assert_int_equal(pfn_of(d, 1, lim, false), lim - 23);
+	assert_int_equal(mt_validate(&d->tree), 0);
+}
+
 static void test_exhaust_32bit(void **state)
 {
 	struct fx *f = *state;
@@ -591,6 +643,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_size_alignment, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_start_pfn_and_exhaustion,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_filled_top_stays_exact,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exhaust_32bit, setup,
 						teardown),

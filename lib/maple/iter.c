@@ -396,18 +396,16 @@ LIBIOVA_EXPORT void *mtree_load(struct maple_tree *mt, unsigned long index)
 LIBIOVA_EXPORT void *mt_find(struct maple_tree *mt, unsigned long *index,
 			     unsigned long max)
 {
-	MA_STATE(mas, mt, *index, *index);
+	unsigned long last;
 	void *entry;
 
 	if (*index > max)
 		return NULL;
 	ma_rcu_read_lock();
-	entry = iter_find_start(&mas, max);
-	while (xa_is_zero(entry))
-		entry = mas_find(&mas, max);
+	entry = ma_lookup_first(mt, *index, max, &last);
 	ma_rcu_read_unlock();
 	if (entry)
-		*index = mas.last + 1; /* 0 after ULONG_MAX: the end */
+		*index = last + 1; /* 0 after ULONG_MAX: the end */
 	return entry;
 }
 

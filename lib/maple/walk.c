@@ -187,3 +187,80 @@ retry:
 			return entry;
 	}
 }
+
+/*
+ * mt_find's walk: the first entry, not a zero entry, of a range that ends
+ * at or after @index and starts at or before @limit (>= @index), with the
+ * range's last index in *@last; NULL if there is none.  Like ma_lookup it
+ * keeps no maple state, and of a node's bounds only the upper one: a range
+ * found after the slot of @index starts past @index, so no lower bound is
+ * ever needed.  A leaf whose ranges end before an entry is found sends the
+ * walk down again from the first index after the leaf.
+ */
+void *ma_lookup_first(struct maple_tree *mt, unsigned long index,
+		      unsigned long limit, unsigned long *last)
+{
+	void *entry;
+
+retry:
+	entry = rcu_dereference(mt->ma_root);
+	if (!ma_root_is_node(entry)) {
+		/* the root entry is the range [0, 0] */
+		if (index || !entry || xa_is_zero(entry))
+			return NULL;
+		*last = 0;
+		return entry;
+	}
+	for (unsigned long max = ULONG_MAX;;) {
+		struct maple_enode *enode = entry;
+		enum maple_type type = mte_node_type(enode);
+		struct maple_node *node = mte_to_node(enode);
+		const unsigned long *pivots;
+		unsigned int off;
+
+		ma_prefetch(node);
+		if (!ma_is_leaf(type)) {
+			struct maple_enode *next;
+			unsigned long min = 0;
+
+			/* the node's shape a constant in each branch */
+			if (type == maple_arange_64)
+				descend_step(node, maple_arange_64, index,
+					     &min, &max, &next);
+			else
+				descend_step(node, maple_range_64, index,
+					     &min, &max, &next);
+			if (unlikely(ma_dead_node(node)))
+				goto retry;
+			entry = next;
+			continue;
+		}
+		/* the leaf: from the slot of @index on, to the one ending
+		 * at max (those after it are unused) */
+		pivots = node->r.pivot;
+		off = ma_pivot_slot(pivots, MAPLE_RANGE64_SLOTS - 1, index);
+		for (;;) {
+			unsigned long end = off < MAPLE_RANGE64_SLOTS - 1
+						    ? pivots[off] : max;
+
+			entry = rcu_dereference(node->r.slot[off]);
+			if (entry && !xa_is_zero(entry)) {
+				if (unlikely(ma_dead_node(node)))
+					goto retry;
+				*last = end;
+				return entry;
+			}
+			if (end >= max || end >= limit)
+				break;
+			off++;
+			/* the next range starts at end + 1 */
+		}
+		if (unlikely(ma_dead_node(node)))
+			goto retry;
+		if (max >= limit)
+			return NULL;
+		index = max + 1;
+		goto retry;
+	}
+}
+

@@ -66,4 +66,10 @@ static inline void ma_set_slot_range(struct ma_state *mas)
 /* The entry at @index, without a maple state: mtree_load's descent. */
 void *ma_lookup(struct maple_tree *mt, unsigned long index);
 
+/* mt_find's walk (walk.c): the first entry (not a zero entry) of a range
+ * meeting [@index, @limit], its last index in *@last; NULL if none.
+ * Under the RCU read lock or the write lock. */
+void *ma_lookup_first(struct maple_tree *mt, unsigned long index,
+		      unsigned long limit, unsigned long *last);
+
 #endif /* LIBIOVA_MAPLE_WALK_H */

@@ -96,6 +96,26 @@ static void *reader_main(void *p)
 			}
 			urcu_memb_read_unlock();
 			r->walks++;
+		} else if (r->loads % 64 == 32) {
+			/*
+			 * The same through mt_for_each (its own walk, which
+			 * takes the RCU read lock per step): each step's
+			 * range ends inside the range its value was stored
+			 * with, after the step before.
+			 */
+			unsigned long index = prng_below(&rng, universe);
+			unsigned long prev = index, n = 0;
+
+			mt_for_each(&tree, entry, index, universe) {
+				decode(entry, &f, &l);
+				/* index is one past the range's last now */
+				r->bad_range += index - 1 < f || index - 1 > l;
+				r->bad_order += index <= prev;
+				prev = index;
+				if (++n == 32)
+					break;
+			}
+			r->walks++;
 		}
 	}
 	r->bad = r->bad_load + r->bad_range + r->bad_order;

@@ -122,18 +122,13 @@ void ma_node_write(struct maple_node *node, enum maple_type type,
 	unsigned int nslots = ma_type_slots(type), npivots = nslots - 1;
 	unsigned long *pivots = ma_pivots(node, type);
 	void **slots = ma_slots(node, type);
-	unsigned int i;
 
-	for (i = 0; i < n; i++) {
-		slots[i] = b->slot[s + i];
-		if (i < npivots)
-			pivots[i] = b->pivot[s + i];
-	}
+	memcpy(slots, &b->slot[s], n * sizeof(slots[0]));
+	memset(&slots[n], 0, (nslots - n) * sizeof(slots[0]));
 	/* the last item's pivot and every unused one hold the node's max */
-	for (i = n - 1; i < npivots; i++)
+	memcpy(pivots, &b->pivot[s], (n - 1) * sizeof(pivots[0]));
+	for (unsigned int i = n - 1; i < npivots; i++)
 		pivots[i] = max;
-	for (i = n; i < nslots; i++)
-		slots[i] = NULL;
 	if (type == maple_arange_64) {
 		memcpy(node->a.gap, &b->gap[s], n * sizeof(node->a.gap[0]));
 		memset(&node->a.gap[n], 0,

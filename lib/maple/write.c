@@ -74,23 +74,48 @@ static unsigned int view_slot_of(const struct leaf_view *v, unsigned int from,
 	return from;
 }
 
-/* The leaf-level items: @l before @first, the store, @r after @last. */
+/*
+ * The leaf-level items: @l before @first, the store, @r after @last.  The
+ * runs before and after are copied whole: item by item, this was the
+ * largest part of a write into a small tree.  Leaf items have no gap of
+ * their own (big_gap reads their slots); theirs are zeroed all the same,
+ * as a rebuild moves gaps with the items.
+ */
 static void leaf_items(struct maple_big_node *b, const struct leaf_view *l,
 		       unsigned int loff, const struct leaf_view *r,
 		       unsigned int roff, unsigned long first,
 		       unsigned long last, void *entry)
 {
-	b->count = 0;
+	unsigned int n = loff;
+
 	b->min = l->min;
-	for (unsigned int i = 0; i < loff; i++)
-		big_node_push(b, view_last(l, i), l->slots[i], 0);
-	if (view_first(l, loff) < first)
-		big_node_push(b, first - 1, l->slots[loff], 0);
-	big_node_push(b, last, entry, 0);
-	if (last < view_last(r, roff))
-		big_node_push(b, view_last(r, roff), r->slots[roff], 0);
-	for (unsigned int i = roff + 1; i <= r->end; i++)
-		big_node_push(b, view_last(r, i), r->slots[i], 0);
+	/* slots before @loff end before the data end: their pivots are
+	 * stored */
+	memcpy(b->pivot, l->pivots, loff * sizeof(b->pivot[0]));
+	memcpy(b->slot, l->slots, loff * sizeof(b->slot[0]));
+	if (view_first(l, loff) < first) {
+		b->pivot[n] = first - 1;
+		b->slot[n++] = l->slots[loff];
+	}
+	b->pivot[n] = last;
+	b->slot[n++] = entry;
+	if (last < view_last(r, roff)) {
+		b->pivot[n] = view_last(r, roff);
+		b->slot[n++] = r->slots[roff];
+	}
+	if (roff < r->end) {
+		/* slots (roff, end]: the last one ends at the leaf's max */
+		unsigned int k = r->end - roff;
+
+		memcpy(&b->pivot[n], &r->pivots[roff + 1],
+		       (k - 1) * sizeof(b->pivot[0]));
+		b->pivot[n + k - 1] = r->max;
+		memcpy(&b->slot[n], &r->slots[roff + 1],
+		       k * sizeof(b->slot[0]));
+		n += k;
+	}
+	memset(b->gap, 0, n * sizeof(b->gap[0]));
+	b->count = n;
 	if (!entry)
 		big_node_merge_nulls(b);
 }

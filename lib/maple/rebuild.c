@@ -276,20 +276,27 @@ static void take_neighbour(struct ma_wr_state *wr, unsigned int d, bool left,
 	struct maple_big_node *b = &wr->big;
 	bool leaf = ma_is_leaf(mte_node_type(wr->lo.node[d]));
 
+	unsigned int join;
+
 	if (left) {
-		struct maple_big_node tmp;
+		unsigned int m, count = b->count;
 
 		path_walk(wr->mt, *lmin - 1, &wr->lo, d + 1);
-		tmp.count = 0;
-		tmp.min = wr->lo.min[d];
-		big_add_node(&tmp, wr->lo.node[d], wr->lo.max[d], 0,
+		/* the run's items move up to make room in front */
+		m = ma_node_count(wr->lo.node[d], wr->lo.max[d]);
+		memmove(&b->pivot[m], b->pivot, count * sizeof(b->pivot[0]));
+		memmove(&b->slot[m], b->slot, count * sizeof(b->slot[0]));
+		memmove(&b->gap[m], b->gap, count * sizeof(b->gap[0]));
+		b->count = 0;
+		big_add_node(b, wr->lo.node[d], wr->lo.max[d], 0,
 			     MAPLE_NODE_SLOTS);
-		for (unsigned int i = 0; i < b->count; i++)
-			big_node_push(&tmp, b->pivot[i], b->slot[i], b->gap[i]);
-		*b = tmp;
+		b->count = m + count;
+		b->min = wr->lo.min[d];
+		join = m;
 		*lmin = wr->lo.min[d];
 		level_absorb(wr, wr->lo.node[d]);
 	} else {
+		join = b->count;
 		path_walk(wr->mt, *rmax + 1, &wr->hi, d + 1);
 		big_add_node(b, wr->hi.node[d], wr->hi.max[d], 0,
 			     MAPLE_NODE_SLOTS);
@@ -297,7 +304,7 @@ static void take_neighbour(struct ma_wr_state *wr, unsigned int d, bool left,
 		level_absorb(wr, wr->hi.node[d]);
 	}
 	if (leaf)
-		big_node_merge_nulls(b);
+		big_node_join_nulls(b, join);
 }
 
 /*

@@ -28,6 +28,8 @@
 #ifndef LIBIOVA_MAPLE_WR_STATE_H
 #define LIBIOVA_MAPLE_WR_STATE_H
 
+#include <string.h>
+
 #include "walk.h"
 
 /* Most items a level gathers (see rebuild.c for the bound) and nodes it
@@ -137,22 +139,25 @@ static inline void big_node_push(struct maple_big_node *b, unsigned long pivot,
 	b->count++;
 }
 
-/* Merge adjacent NULL items of a leaf-level big node. */
-static inline void big_node_merge_nulls(struct maple_big_node *b)
+/*
+ * Items @i - 1 and @i of a leaf-level big node as one, if both are NULL.
+ * The tree never holds two adjacent NULL ranges, so a run of items copied
+ * from leaves has none either: only where a write or a join put items
+ * side by side can two meet, and the writers ask here at those places.
+ */
+static inline void big_node_join_nulls(struct maple_big_node *b,
+				       unsigned int i)
 {
-	unsigned int i, j = 0;
+	unsigned int tail;
 
-	for (i = 0; i < b->count; i++) {
-		if (j > 0 && !b->slot[i] && !b->slot[j - 1]) {
-			b->pivot[j - 1] = b->pivot[i];
-			continue;
-		}
-		b->pivot[j] = b->pivot[i];
-		b->slot[j] = b->slot[i];
-		b->gap[j] = b->gap[i];
-		j++;
-	}
-	b->count = j;
+	if (i == 0 || i >= b->count || b->slot[i - 1] || b->slot[i])
+		return;
+	b->pivot[i - 1] = b->pivot[i];
+	tail = b->count - i - 1;
+	memmove(&b->pivot[i], &b->pivot[i + 1], tail * sizeof(b->pivot[0]));
+	memmove(&b->slot[i], &b->slot[i + 1], tail * sizeof(b->slot[0]));
+	memmove(&b->gap[i], &b->gap[i + 1], tail * sizeof(b->gap[0]));
+	b->count--;
 }
 
 #endif /* LIBIOVA_MAPLE_WR_STATE_H */

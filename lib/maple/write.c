@@ -79,14 +79,15 @@ static unsigned int view_slot_of(const struct leaf_view *v, unsigned int from,
  * runs before and after are copied whole: item by item, this was the
  * largest part of a write into a small tree.  Leaf items have no gap of
  * their own (big_gap reads their slots); theirs are zeroed all the same,
- * as a rebuild moves gaps with the items.
+ * as a rebuild moves gaps with the items.  A NULL store joins its NULL
+ * neighbours, so the leaf never holds two NULL ranges side by side.
  */
 static void leaf_items(struct maple_big_node *b, const struct leaf_view *l,
 		       unsigned int loff, const struct leaf_view *r,
 		       unsigned int roff, unsigned long first,
 		       unsigned long last, void *entry)
 {
-	unsigned int n = loff;
+	unsigned int n = loff, e;
 
 	b->min = l->min;
 	/* slots before @loff end before the data end: their pivots are
@@ -97,6 +98,7 @@ static void leaf_items(struct maple_big_node *b, const struct leaf_view *l,
 		b->pivot[n] = first - 1;
 		b->slot[n++] = l->slots[loff];
 	}
+	e = n;
 	b->pivot[n] = last;
 	b->slot[n++] = entry;
 	if (last < view_last(r, roff)) {
@@ -116,8 +118,10 @@ static void leaf_items(struct maple_big_node *b, const struct leaf_view *l,
 	}
 	memset(b->gap, 0, n * sizeof(b->gap[0]));
 	b->count = n;
-	if (!entry)
-		big_node_merge_nulls(b);
+	/* a NULL store meets NULL neighbours only next to it, on each side
+	 * in one item at most (its own remainder, or the item beyond) */
+	big_node_join_nulls(b, e + 1);
+	big_node_join_nulls(b, e);
 }
 
 /* If the range holding @index is NULL, widen [*first, *last] over it. */

@@ -43,7 +43,7 @@ static inline unsigned long node_pivot(const unsigned long *pivots,
 	return i < end ? pivots[i] : max;
 }
 
-/* Append slots [@from, @to] of an existing node to @b. */
+/* Append slots [@from, @to] of an existing node to @b, in runs. */
 static void big_add_node(struct maple_big_node *b, struct maple_enode *enode,
 			 unsigned long max, unsigned int from, unsigned int to)
 {
@@ -52,10 +52,22 @@ static void big_add_node(struct maple_big_node *b, struct maple_enode *enode,
 	unsigned long *pivots = ma_pivots(node, type);
 	void **slots = ma_slots(node, type);
 	unsigned int end = ma_data_end(node, type, max);
+	unsigned int last = to < end ? to : end, n, c = b->count;
 
-	for (unsigned int i = from; i <= to && i <= end; i++)
-		big_node_push(b, node_pivot(pivots, i, end, max), slots[i],
-			    type == maple_arange_64 ? node->a.gap[i] : 0);
+	if (from > last)
+		return;
+	n = last - from + 1;
+	/* the slot at the data end has no pivot of its own: it ends at max */
+	memcpy(&b->pivot[c], &pivots[from],
+	       (n - (last == end)) * sizeof(b->pivot[0]));
+	if (last == end)
+		b->pivot[c + n - 1] = max;
+	memcpy(&b->slot[c], &slots[from], n * sizeof(b->slot[0]));
+	if (type == maple_arange_64)
+		memcpy(&b->gap[c], &node->a.gap[from], n * sizeof(b->gap[0]));
+	else
+		memset(&b->gap[c], 0, n * sizeof(b->gap[0]));
+	b->count = c + n;
 }
 
 unsigned int ma_node_count(struct maple_enode *enode, unsigned long max)

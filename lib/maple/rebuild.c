@@ -29,6 +29,7 @@
  * covers all of these, and MAPLE_PACK_MAX sizes the per-level arrays for a full big
  * node even in 10-slot nodes, so no input can overrun them.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "gap.h"
@@ -279,6 +280,31 @@ static void level_parents(struct ma_wr_state *wr, unsigned int d)
 }
 
 /*
+ * Step @path at depth @d to the node holding @index, just beyond the run:
+ * a sibling under the same parent when there is one (no walk from the
+ * root), else by a walk.  Debug builds check the step against the walk.
+ */
+static void path_beyond(struct maple_tree *mt, struct maple_path *path,
+			unsigned int d, unsigned long index, bool left)
+{
+	struct maple_path walked;
+
+	if (!path_sibling(path, d, left)) {
+		path_walk(mt, index, path, d + 1);
+		return;
+	}
+	if (!LIBIOVA_DEBUG)
+		return;
+	path_walk(mt, index, &walked, d + 1);
+	assert(walked.depth == path->depth);
+	for (unsigned int i = 0; i <= d; i++)
+		assert(walked.node[i] == path->node[i] &&
+		       walked.min[i] == path->min[i] &&
+		       walked.max[i] == path->max[i] &&
+		       walked.offset[i] == path->offset[i]);
+}
+
+/*
  * Take in the whole node next to the run at depth @d: to the left when
  * there is one, else to the right.  @lmin and @rmax grow to match.
  */
@@ -293,7 +319,7 @@ static void take_neighbour(struct ma_wr_state *wr, unsigned int d, bool left,
 	if (left) {
 		unsigned int m, count = b->count;
 
-		path_walk(wr->mt, *lmin - 1, &wr->lo, d + 1);
+		path_beyond(wr->mt, &wr->lo, d, *lmin - 1, true);
 		/* the run's items move up to make room in front */
 		m = ma_node_count(wr->lo.node[d], wr->lo.max[d]);
 		memmove(&b->pivot[m], b->pivot, count * sizeof(b->pivot[0]));
@@ -309,7 +335,7 @@ static void take_neighbour(struct ma_wr_state *wr, unsigned int d, bool left,
 		level_absorb(wr, wr->lo.node[d]);
 	} else {
 		join = b->count;
-		path_walk(wr->mt, *rmax + 1, &wr->hi, d + 1);
+		path_beyond(wr->mt, &wr->hi, d, *rmax + 1, false);
 		big_add_node(b, wr->hi.node[d], wr->hi.max[d], 0,
 			     MAPLE_NODE_SLOTS);
 		*rmax = wr->hi.max[d];

@@ -72,6 +72,37 @@ void path_walk(struct maple_tree *mt, unsigned long index,
 	path->depth = d;
 }
 
+bool path_sibling(struct maple_path *path, unsigned int d, bool left)
+{
+	struct maple_enode *penode = path->node[d - 1];
+	enum maple_type ptype = mte_node_type(penode);
+	struct maple_node *parent = mte_to_node(penode);
+	const unsigned long *pivots = ma_pivots(parent, ptype);
+	const unsigned int npivots = ma_type_slots(ptype) - 1;
+	unsigned int o = path->offset[d - 1], s;
+	unsigned long pmax = path->max[d - 1], max;
+	struct maple_enode *sibling;
+
+	if (left ? o == 0 : o >= ma_data_end(parent, ptype, pmax))
+		return false;
+	s = left ? o - 1 : o + 1;
+	/* pivots from the data end on hold the parent's max */
+	max = s < npivots ? pivots[s] : pmax;
+	sibling = rcu_dereference(ma_slots(parent, ptype)[s]);
+	ma_prefetch(mte_to_node(sibling));
+	path->offset[d - 1] = (unsigned char)s;
+	path->node[d] = sibling;
+	path->min[d] = s ? pivots[s - 1] + 1 : path->min[d - 1];
+	path->max[d] = max;
+	/* the slot of the index just beyond the old node */
+	path->offset[d] = left ? (unsigned char)ma_data_end(
+					 mte_to_node(sibling),
+					 mte_node_type(sibling), max)
+			       : 0;
+	path->depth = d + 1;
+	return true;
+}
+
 /*
  * Position @mas on the range holding @index and return its entry.  Sets
  * status (ma_none, ma_root or ma_active), index and last; for ma_active

@@ -46,6 +46,15 @@ void path_walk(struct maple_tree *mt, unsigned long index,
 	       struct maple_path *path, unsigned int stop);
 
 /*
+ * Move depth @d (>= 1) of @path to the node beside it under the same
+ * parent, to the left or the right: @path becomes what path_walk() to the
+ * index just beyond the old node, stopping at depth @d + 1, would make of
+ * it, without the walk from the root.  False, with nothing changed, when
+ * the node is its parent's first (last) child.  Under the write lock.
+ */
+bool path_sibling(struct maple_path *path, unsigned int d, bool left);
+
+/*
  * Position @mas on the range holding @index and return its entry.  Sets
  * status (ma_none, ma_root or ma_active), index and last; for ma_active
  * also node (the leaf), min, max, offset and end.

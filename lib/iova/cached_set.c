@@ -23,10 +23,11 @@
  * may still be reading it, and keeping it costs less than the tables
  * before it (a stripe's tables sum to under twice its last one) and
  * needs no grace period.  Tables never shrink, and stop at CS_MAX_BLOCKS
- * blocks.  Live entries are only kept where the table has room without
- * growing, and are dropped when a block of a table that can grow no more
- * has no slot left for a cached one: they are a shortcut, never needed
- * (cached_set.h).
+ * blocks.  A live entry added (an allocation the tree handed out) may
+ * make a table grow up to the live fill; one flipped from cached is kept
+ * only where there is room without growing.  Live entries are dropped
+ * when a block of a table that can grow no more has no slot left for a
+ * cached one: they are a shortcut, never needed (cached_set.h).
  *
  * Readers: iova_cached_has reads a stripe without its lock, under the
  * stripe's sequence count, and retries when a change overlapped it (a
@@ -56,7 +57,7 @@ struct cs_slot {
  * stay short */
 #define CS_FILL (CS_SLOTS * 3 / 4)
 /* live entries are kept only below this many entries per block: they
- * never make a table grow */
+ * never make a table grow past it */
 #define CS_LIVE_FILL CS_FILL
 /* stripes are sized so that the expected members fill half the largest
  * tables */
@@ -323,6 +324,24 @@ static struct iova_cached_table *grow(struct iova_cached_set *cs,
 	return t;
 }
 
+/* Put a table of twice the blocks of @old (one block when there is none)
+ * in place for @st, as one write section; NULL if it cannot grow, as
+ * grow.  Under the stripe's lock. */
+static struct iova_cached_table *enlarge(struct iova_cached_set *cs,
+					 struct iova_cached_stripe *st,
+					 struct iova_cached_table *old)
+{
+	struct iova_cached_table *bigger = grow(cs, old);
+	bool began;
+
+	if (!bigger)
+		return NULL;
+	began = seq_begin(st);
+	atomic_store_explicit(&st->table, bigger, memory_order_release);
+	seq_end(st, began);
+	return bigger;
+}
+
 /* Remove the entry in slot @hole of @b, shifting back the ones after it
  * that may move into the hole: those whose home is not cyclically in
  * (hole, at], so a probe from an entry's home still meets no free slot
@@ -386,14 +405,9 @@ int iova_cached_add(struct iova_cached_set *cs, struct iova_cached_stripe *st,
 				break;
 		}
 		/* no table, too full on average, or this block is full */
-		struct iova_cached_table *bigger = grow(cs, t);
+		struct iova_cached_table *bigger = enlarge(cs, st, t);
 
 		if (bigger) {
-			bool began = seq_begin(st);
-
-			atomic_store_explicit(&st->table, bigger,
-					      memory_order_release);
-			seq_end(st, began);
 			t = bigger;
 			continue;
 		}
@@ -492,6 +506,8 @@ void iova_cached_add_live(struct iova_cached_set *cs,
 	bool began;
 
 	if (!t || st->entries >= t->nr_blocks * CS_LIVE_FILL)
+		t = enlarge(cs, st, t);
+	if (!t)
 		return;
 	b = block_for(cs, t, h);
 	if (probe(b, home_of(cs, h), pfn, &at) || at == CS_SLOTS)

@@ -127,8 +127,10 @@ void iova_cached_unpark(struct iova_cached_set *cs,
 			struct iova_cached_stripe *st, unsigned long pfn);
 
 /* Under @st's lock: give @pfn, the first of a handed-out allocation of
- * 2^@log granules, a live entry if there is room to spare and it has no
- * entry yet (one it has stays as it is).  Never allocates. */
+ * 2^@log granules, a live entry if it has no entry yet (one it has stays
+ * as it is) and there is room to spare, growing the stripe's table for
+ * it if need be: a node taken without blocking, none if that fails (a
+ * space allocates tree nodes the same way under its domain lock). */
 void iova_cached_add_live(struct iova_cached_set *cs,
 			  struct iova_cached_stripe *st, unsigned long pfn,
 			  unsigned int log);

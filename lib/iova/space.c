@@ -641,62 +641,68 @@ static int check_free(struct iova_space *s, void *entry, unsigned long lo,
 }
 
 /*
- * Free the allocation at @pfn through the tree, not a cache: the whole
- * check and the erase under the domain lock.  With caches, under @st,
- * @pfn's stripe lock: a cacheable range found here (the tree changed
- * since the caller looked) is erased only if it is not cached, and
- * leaves the set with its live entry, if any, by (2) and (3).
+ * The free of the allocation at @pfn that the cached set has no entry
+ * for, or of a space without caches (@st NULL): the tree, under the
+ * domain lock, says what is there.  Returns 0 or the error, and in
+ * *@cls the size class the allocation now has a cached entry of (the
+ * caller puts it in that cache), or -1 if it was erased.
+ *
+ * With caches, @st is @pfn's stripe, locked by the caller, who found no
+ * entry there; only a holder of @st adds one (3), so none appears
+ * meanwhile, and the tree's answer holds while the entry is added
+ * under both locks.  A cacheable allocation is cached; when the set has
+ * no room for it, it is erased instead: the free itself never fails for
+ * memory.  The erase is a write section of @st, as a release's
+ * (release_locked), for read_entry.
  */
 static int free_in_tree(struct iova_space *s, struct iova_cached_stripe *st,
-			unsigned long pfn)
+			unsigned long pfn, int *cls)
 {
 	unsigned long lo, hi;
 	void *entry;
 	int ret;
 
+	*cls = -1;
 	iova_lock(&s->dom);
 	entry = iova_lookup(&s->dom, pfn, &lo, &hi);
 	ret = check_free(s, entry, lo, hi, pfn);
-	if (!ret && is_cached(s, lo, hi))
-		ret = -ENOENT;
 	if (!ret && st) {
-		/* as release_locked: erase and removal in one section */
-		iova_cached_write_begin(st);
-		iova_erase(&s->dom, lo, hi);
-		iova_cached_del(s->cached, st, pfn);
-		iova_cached_write_end(st);
+		*cls = cache_class(s, lo, hi - lo + 1);
+		/* -EEXIST cannot be: no entry, see above */
+		if (*cls >= 0 &&
+		    iova_cached_add(s->cached, st, pfn, (unsigned int)*cls))
+			*cls = -1;
+		if (*cls < 0) {
+			iova_cached_write_begin(st);
+			iova_erase(&s->dom, lo, hi);
+			iova_cached_write_end(st);
+		}
 	} else if (!ret) {
 		iova_erase(&s->dom, lo, hi);
 	}
-	if (!ret)
+	if (!ret && *cls < 0)
 		count_alloc(s, hi - lo + 1, -1);
 	iova_unlock(&s->dom);
 	return ret;
 }
 
 /*
- * The cached free takes no domain lock.  Under the pfn's stripe lock:
+ * The cached free of an allocation with an entry takes no domain lock.
+ * Under the pfn's stripe lock:
  *   - a live entry: the pfn starts a handed-out allocation of the
  *     entry's size by (2); the entry becomes cached, and the pfn goes to
  *     a cache: no tree lookup at all;
  *   - a cached entry: a double free, -ENOENT;
- *   - no entry: the tree (read under RCU) says what is there; a
- *     cacheable allocation gets a cached entry and goes to a cache.
- * Why the tree is read under the stripe lock: its answer must still hold
- * when the entry is added.  By (3) a cacheable range starting at the pfn
- * is erased only under this lock (by a release, or free_in_tree), so
- * while this thread holds it, the ALLOCATED range it read stays in the
- * tree: it cannot be erased, handed out anew and cached by someone else
- * in between.  A range the tree hands out anew at the same pfn after an
- * erase is a new allocation, and its free is judged against the tree as
- * it is then.  And the lock is acquired after any release that erased
- * the range dropped it, so the RCU lookup sees that erase.
+ *   - no entry: free_in_tree asks the tree, under the domain lock; a
+ *     cacheable allocation gets a cached entry and goes to a cache,
+ *     any other is erased.  One locked lookup: under the lock a size the
+ *     caches do not serve is erased at once, where a lookup under RCU
+ *     would have to be made again under the lock to erase.
  */
 LIBIOVA_EXPORT int iova_space_free(struct iova_space *s, uint64_t iova)
 {
 	struct iova_cached_stripe *st;
-	unsigned long pfn, lo = 0, hi = 0;
-	void *entry;
+	unsigned long pfn;
 	int cls, ret = 0;
 
 	if (!s || (iova & (s->dom.granule - 1)))
@@ -705,29 +711,14 @@ LIBIOVA_EXPORT int iova_space_free(struct iova_space *s, uint64_t iova)
 		return -ERANGE;
 	pfn = (unsigned long)(iova >> s->shift);
 	if (!s->cached)
-		return free_in_tree(s, NULL, pfn);
+		return free_in_tree(s, NULL, pfn, &cls);
 	st = iova_cached_stripe(s->cached, pfn);
 	iova_cached_lock(st);
 	cls = iova_cached_park(s->cached, st, pfn);
-	if (cls == -EEXIST) {
+	if (cls == -EEXIST)
 		ret = -ENOENT; /* cached already: a double free */
-	} else if (cls == -ENOENT) {
-		mt_read_lock();
-		entry = iova_lookup(&s->dom, pfn, &lo, &hi);
-		mt_read_unlock();
-		ret = check_free(s, entry, lo, hi, pfn);
-		cls = ret ? -1 : cache_class(s, lo, hi - lo + 1);
-		if (!ret && cls < 0)
-			ret = free_in_tree(s, st, pfn);
-		else if (!ret &&
-			 iova_cached_add(s->cached, st, pfn, (unsigned int)cls)) {
-			/* no room in the set (-EEXIST cannot be: no entry
-			 * above): not cached, freed through the tree; the
-			 * free itself never fails for memory */
-			release_locked(s, st, pfn);
-			cls = -1;
-		}
-	}
+	else if (cls == -ENOENT)
+		ret = free_in_tree(s, st, pfn, &cls);
 	iova_cached_unlock(st);
 	if (ret || cls < 0)
 		return ret;

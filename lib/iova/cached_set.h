@@ -82,8 +82,9 @@ iova_cached_stripe(struct iova_cached_set *cs, unsigned long pfn)
 void iova_cached_lock_wait(struct iova_cached_stripe *st);
 
 /* A stripe's lock: an exchange; a holder keeps it a few dozen
- * instructions, except a release, which waits for the domain lock with
- * it held (space.c): past a short spin a waiter yields its CPU. */
+ * instructions, except a release or a free that asks the tree, which
+ * wait for the domain lock with it held (space.c): past a short spin a
+ * waiter yields its CPU. */
 static inline void iova_cached_lock(struct iova_cached_stripe *st)
 {
 	if (unlikely(atomic_exchange_explicit(&st->lock, 1,

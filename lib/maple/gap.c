@@ -49,18 +49,32 @@ unsigned long ma_max_gap(struct maple_node *node, enum maple_type type,
 
 void ma_set_meta(struct maple_node *node, unsigned int end)
 {
-	unsigned int best = 0;
+	unsigned long best = node->a.gap[0], next = 0;
+	unsigned int best_off = 0;
 
-	for (unsigned int i = 1; i <= end; i++)
-		if (node->a.gap[i] > node->a.gap[best])
-			best = i;
+	for (unsigned int i = 1; i <= end; i++) {
+		unsigned long g = node->a.gap[i];
+
+		if (g > best) {
+			next = best;
+			best = g;
+			best_off = i;
+		} else if (g > next) {
+			next = g;
+		}
+	}
 	node->a.end = (unsigned char)end;
-	node->a.gap_off = (unsigned char)best;
+	node->a.gap_off = (unsigned char)best_off;
+	node->a.gap_bound = next;
 }
 
 /*
  * Set the gap of child @off of an arange node, keeping gap_off on a largest
- * gap: only when the largest one shrinks must the node be scanned again.
+ * gap and gap_bound at or above all the others.  Only a largest gap that
+ * shrinks below the bound makes the node be scanned again: a leaf filled
+ * from its largest gap (an allocator filling the free space above or
+ * below what it handed out) shrinks the same slot's gap at every level,
+ * and that slot stays the largest.
  */
 static inline void arange_gap_set(struct maple_node *node, unsigned int off,
 				  unsigned long gap)
@@ -68,10 +82,16 @@ static inline void arange_gap_set(struct maple_node *node, unsigned int off,
 	unsigned long best = node->a.gap[node->a.gap_off];
 
 	node->a.gap[off] = gap;
-	if (gap > best)
+	if (off == node->a.gap_off) {
+		if (gap < node->a.gap_bound)
+			ma_set_meta(node, node->a.end);
+	} else if (gap > best) {
 		node->a.gap_off = (unsigned char)off;
-	else if (off == node->a.gap_off && gap < best)
-		ma_set_meta(node, node->a.end);
+		if (best > node->a.gap_bound)
+			node->a.gap_bound = best;
+	} else if (gap > node->a.gap_bound) {
+		node->a.gap_bound = gap;
+	}
 }
 
 void path_update_gaps(struct maple_tree *mt, struct maple_path *path,

@@ -76,6 +76,11 @@ struct maple_arange_64 {
 	unsigned long gap[MAPLE_ARANGE64_SLOTS];
 	unsigned char end;     /* last used slot */
 	unsigned char gap_off; /* slot with the largest gap */
+	/* At least the largest gap of every used slot but gap_off's: a bound,
+	 * not the value, so raising a gap keeps it in O(1); only a largest gap
+	 * that shrinks below it needs the node scanned (gap.c).  Writers
+	 * only, under the write lock. */
+	unsigned long gap_bound;
 };
 
 /*

@@ -144,6 +144,13 @@ static bool check_node(struct checker *c, struct maple_enode *enode,
 		    node->a.gap[node->a.gap_off] != *gap)
 			return fail(c, node, "largest-gap slot %u is wrong",
 				    node->a.gap_off);
+		for (unsigned int i = 0; i <= end; i++)
+			if (i != node->a.gap_off &&
+			    node->a.gap[i] > node->a.gap_bound)
+				return fail(c, node,
+					    "gap %u is %lu, above the bound %lu",
+					    i, node->a.gap[i],
+					    node->a.gap_bound);
 		for (unsigned int i = end + 1; i < nslots; i++)
 			if (node->a.gap[i])
 				return fail(c, node, "unused gap %u is %lu", i,

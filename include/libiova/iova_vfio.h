@@ -138,8 +138,10 @@ int iova_vfio_get_info(struct iova_vfio *v, struct iova_vfio_info *info);
  * (the virtual range overlaps a mapping made here, without
  * IOVA_VFIO_ALIAS); -ENOSPC (no room in the windows, or no mapping budget
  * left: the kernel is not asked); -ENOMEM; the kernel's error (e.g.
- * -EBADF for a closed container fd).  Any error leaves the space, the
- * budget and the IOMMU as they were.  Takes the space's lock and the
+ * -EBADF for a closed container fd).  Where several apply, the first in
+ * this order is returned: the arguments (-EINVAL), the virtual range
+ * (-EEXIST), the budget (-ENOSPC), the placement, the kernel.  Any error
+ * leaves the space, the budget and the IOMMU as they were.  Takes the space's lock and the
  * translation trees' lock; may block (allocation, the ioctl, and on a
  * failure after the ioctl a grace period).
  */

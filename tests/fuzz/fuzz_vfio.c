@@ -293,6 +293,7 @@ static void build_reply(struct fake *f, struct expect *x)
 /* The library's mappings, as we know them. */
 struct ours {
 	uint64_t iova, size;
+	uintptr_t vaddr; /* the virtual range is taken until the unmap */
 	bool mapped; /* false after a short unmap: the IOVA stays taken */
 };
 
@@ -360,6 +361,17 @@ static void check_state(struct run *r)
 		 "for_each");
 }
 
+/* [vaddr, vaddr + size) overlaps the virtual range of a mapping of ours
+ * (the maps here never pass IOVA_VFIO_ALIAS; a short unmap keeps it). */
+static bool vaddr_taken(const struct run *r, uintptr_t vaddr, uint64_t size)
+{
+	for (unsigned int i = 0; i < r->nr; i++)
+		if (vaddr < r->m[i].vaddr + r->m[i].size &&
+		    r->m[i].vaddr < vaddr + size)
+			return true;
+	return false;
+}
+
 static uint64_t pick_size(struct run *r)
 {
 	uint8_t s = fz_u8(&r->in);
@@ -394,9 +406,17 @@ static void op_map(struct run *r, bool at)
 		ret = iova_vfio_map(r->v, (void *)vaddr, size, align, min, max,
 				    flags, &iova);
 	}
-	if (!size || (size & (r->x.granule - 1))) {
+	if (!size || (size & (r->x.granule - 1)) || vaddr + size - 1 < vaddr) {
 		FZ_CHECK(ret == -EINVAL, "map of size %#lx: %d",
 			 (unsigned long)size, ret);
+		r->f.map_errno = 0;
+		return;
+	}
+	/* the arguments, then the virtual range, then the budget: all
+	 * checked before the kernel is asked */
+	if (vaddr_taken(r, vaddr, size)) {
+		FZ_CHECK(ret == -EEXIST, "map over a mapped virtual range: %d",
+			 ret);
 		r->f.map_errno = 0;
 		return;
 	}
@@ -420,7 +440,7 @@ static void op_map(struct run *r, bool at)
 		 (!align || !(iova & (align - 1))) && iova + size - 1 <= max,
 		 "map at %#lx + %#lx: outside the ranges or misaligned",
 		 (unsigned long)iova, (unsigned long)size);
-	r->m[r->nr++] = (struct ours){ iova, size, true };
+	r->m[r->nr++] = (struct ours){ iova, size, vaddr, true };
 	r->budget--;
 	check_state(r);
 }

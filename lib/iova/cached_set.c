@@ -435,7 +435,9 @@ static bool find_entry(const struct iova_cached_set *cs,
 {
 	uint64_t h = iova_cached_hash(pfn);
 
-	if (!t)
+	/* pfn 0 is what a free slot holds: never an entry (a free of IOVA 0
+	 * would otherwise find the first free slot on its probe) */
+	if (!t || !pfn)
 		return false;
 	*bp = block_for(cs, t, h);
 	return probe(*bp, home_of(cs, h), pfn, at);

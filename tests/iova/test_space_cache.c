@@ -136,6 +136,43 @@ static void assert_whole_window_free(struct iova_space *s)
 
 /* ---- one thread ------------------------------------------------------ */
 
+/* IOVA 0 lies in the window but is never allocated (the tree holds a hole
+ * there), and pfn 0 is what the cached set's free slots hold: a free of 0
+ * must not find one of them.  It fails with -ENOENT whether or not its
+ * stripe has a table yet, and changes nothing: every allocation is
+ * still there, none comes back at 0, and all free once. */
+static void test_free_of_iova_zero(void **state)
+{
+	enum { N = 2048 };
+	uint64_t *iova = calloc(N, sizeof(*iova));
+	struct fx f;
+
+	(void)state;
+	assert_non_null(iova);
+	fx_create(&f, false);
+	assert_int_equal(iova_space_free(f.s, 0), -ENOENT);
+	/* live entries in every stripe, then half of them cached */
+	for (int i = 0; i < N; i++)
+		iova[i] = alloc_ok(f.s, G);
+	for (int i = 0; i < N; i += 2)
+		assert_int_equal(iova_space_free(f.s, iova[i]), 0);
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(iova_space_free(f.s, 0), -ENOENT);
+	assert_int_equal(nr_allocations(f.s), N / 2);
+	for (int i = 0; i < N; i += 2) {
+		iova[i] = alloc_ok(f.s, G);
+		assert_true(iova[i] != 0);
+	}
+	assert_int_equal(nr_allocations(f.s), N);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(iova_space_free(f.s, iova[i]), 0);
+	assert_int_equal(iova_space_flush_cache(f.s), 0);
+	assert_whole_window_free(f.s);
+	fx_destroy(&f);
+	free(iova);
+}
+
+
 /* A cached range reads as free everywhere, though the tree still holds
  * it; handed out again, it reads as allocated. */
 static void test_cached_range_reads_as_free(void **state)
@@ -571,6 +608,7 @@ static void test_double_free_against_flush(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_free_of_iova_zero),
 		cmocka_unit_test(test_cached_range_reads_as_free),
 		cmocka_unit_test(test_spill_releases),
 		cmocka_unit_test(test_set_without_memory),

@@ -255,7 +255,13 @@ static void op_alloc_fast(struct run *r)
 	}
 	if (!pfn) {
 		if (flush) {
-			/* every cached range went back first */
+			/* every cached range went back first.  One the model
+			 * knew only as maybe cached may have reached the tree
+			 * before the failure that set max32_alloc_size (a
+			 * free the caches could not keep), and then the flush
+			 * did not reset it: keep the model's bound */
+			unsigned long max32 = r->max32;
+
 			for (size_t k = 0; k < r->occ.count;) {
 				struct model_range m = r->occ.r[k];
 
@@ -266,6 +272,7 @@ static void op_alloc_fast(struct run *r)
 				}
 				k++;
 			}
+			r->max32 = max32;
 		}
 		check_failure(r, want, limit, 1ul << log2_ceil(want),
 			      &r->occ, "alloc_iova_fast");
@@ -283,6 +290,7 @@ got:
 static void op_free_fast(struct run *r)
 {
 	unsigned long lo, hi, size;
+	bool cacheable;
 
 	if (!pick_live(r, &lo, &hi, true))
 		return;
@@ -291,8 +299,11 @@ static void op_free_fast(struct run *r)
 	 * keep, maps to the same size class; the rounded size is one of
 	 * them */
 	free_iova_fast(&r->iovad, lo, size);
-	freed(r, lo, hi, r->rcaches ? MAYBE : LIVE);
-	if (!r->rcaches)
+	/* a size no cache takes (over 32 granules) goes to the tree */
+	cacheable = r->rcaches &&
+		    size <= 1ul << (IOVA_RANGE_CACHE_MAX_SIZE - 1);
+	freed(r, lo, hi, cacheable ? MAYBE : LIVE);
+	if (!cacheable)
 		FZ_CHECK(!find_iova(&r->iovad, lo), "free_iova_fast left it");
 }
 

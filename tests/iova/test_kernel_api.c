@@ -3,7 +3,10 @@
  * The kernel-compatible IOVA API: the kernel's semantics (top-down
  * allocation, inclusive limit, the size-alignment rule, reserve merging,
  * unknown frees, exhaustion under a 32-bit limit, the size cache and its
- * flush-and-retry) and bad input.
+ * flush-and-retry) and bad input; and that the filled tops (the
+ * remembered full tops under a limit) never change a placement: a
+ * randomized run against a domain that forgets them before every search
+ * (IOVA_SEED=<n> re-runs a seed, printed at start).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -16,6 +19,9 @@
 #include <urcu/urcu-memb.h>
 
 #include <libiova/iova.h>
+#include <libiova/iova_deferral.h>
+
+#include "prng.h"
 
 struct fx {
 	struct iova_domain iovad;
@@ -183,6 +189,123 @@ static void test_filled_top_stays_exact(void **state)
 	assert_int_equal(pfn_of(d, 1, hi, false), hi);
 	assert_int_equal(pfn_of(d, 1, lim, false), lim - 23);
 	assert_int_equal(mt_validate(&d->tree), 0);
+}
+
+/* A failing non-blocking node allocation (frees park their range) when
+ * set; both domains of the differential run see the same decisions. */
+static bool fail_nowait;
+
+static int decide_nowait(void *arg, uint64_t request, gfp_t gfp)
+{
+	(void)arg;
+	(void)request;
+	return fail_nowait && !(gfp & __GFP_DIRECT_RECLAIM);
+}
+
+/* Forget what the filled tops know: the next search covers the whole
+ * window (reaching into the domain on purpose, as nothing else can). */
+static void forget_filled_tops(struct iova_domain *d)
+{
+	for (unsigned int i = 0; i < 2; i++)
+		d->filled_top[i] = (struct iova_filled_top){ 0, 1 };
+}
+
+/*
+ * The same random allocations (sizes, alignment, several limits in both
+ * classes and near ULONG_MAX), frees, reservations, parked frees and
+ * drains on two domains, one of which forgets its filled tops before
+ * each allocation: every placement and every failure must agree.
+ */
+static void test_filled_tops_match_full_search(void **state)
+{
+	enum { OPS = 40000, MAX_LIVE = 4096, NR_LIMITS = 6 };
+	static unsigned long live[MAX_LIVE];
+	const struct mt_fault_config cfg = { .mode = MT_FAULT_CALLBACK,
+					     .decide = decide_nowait };
+	/* no retry of a parked range while the run lasts: both domains drain
+	 * only when told, so they stay in step */
+	const struct iova_backoff hour = {
+		.first_delay_ns = 3600000000000ull,
+		.max_delay_ns = 3600000000000ull,
+	};
+	struct mt_allocator *cache = mt_node_cache_create(NULL), *fault[2];
+	struct iova_domain d[2];
+	struct prng rng = { prng_run_seed("IOVA_SEED") };
+	unsigned long limits[NR_LIMITS], d32;
+	unsigned int nr_live = 0;
+
+	(void)state;
+	print_message("IOVA_SEED=%llu\n", (unsigned long long)rng.state);
+	assert_non_null(cache);
+	for (unsigned int i = 0; i < 2; i++) {
+		fault[i] = mt_fault_allocator_create(cache);
+		assert_non_null(fault[i]);
+		assert_int_equal(mt_fault_allocator_set(fault[i], &cfg), 0);
+		assert_int_equal(init_iova_domain(&d[i], 4096, 1), 0);
+		assert_int_equal(mt_set_allocator(&d[i].tree, fault[i]), 0);
+		assert_int_equal(iova_domain_set_backoff(&d[i], &hour), 0);
+	}
+	d32 = d[0].dma_32bit_pfn;
+	limits[0] = d32 - 1;
+	limits[1] = d32 - 200;
+	limits[2] = d32;
+	limits[3] = d32 + 100;
+	limits[4] = (1UL << 36) - 1;
+	limits[5] = (1UL << 36) - 300;
+	for (unsigned int op = 0; op < OPS; op++) {
+		unsigned int k = (unsigned int)prng_below(&rng, 100);
+
+		fail_nowait = prng_below(&rng, 4) == 0;
+		if (k < 60 && nr_live < MAX_LIVE) {
+			unsigned long size =
+				1 + prng_below(&rng,
+					       prng_below(&rng, 3) ? 8 : 300);
+			unsigned long lim = limits[prng_below(&rng, NR_LIMITS)];
+			bool aligned = prng_below(&rng, 2);
+			struct iova *got[2];
+
+			if (!prng_below(&rng, 50))
+				lim = ULONG_MAX - prng_below(&rng, 3);
+			forget_filled_tops(&d[1]);
+			for (unsigned int i = 0; i < 2; i++)
+				got[i] = alloc_iova(&d[i], size, lim, aligned);
+			assert_int_equal(!got[0], !got[1]);
+			if (got[0]) {
+				assert_int_equal(got[0]->pfn_lo, got[1]->pfn_lo);
+				live[nr_live++] = got[0]->pfn_lo;
+			}
+		} else if (k < 92 && nr_live) {
+			unsigned int i = (unsigned int)prng_below(&rng, nr_live);
+
+			for (unsigned int j = 0; j < 2; j++)
+				free_iova(&d[j], live[i]);
+			live[i] = live[--nr_live];
+		} else if (k < 96) {
+			unsigned long lim = limits[prng_below(&rng, NR_LIMITS)];
+			unsigned long lo = lim - prng_below(&rng, 400);
+			unsigned long hi = lo + prng_below(&rng, 20);
+
+			fail_nowait = false;
+			assert_int_equal(!reserve_iova(&d[0], lo, hi),
+					 !reserve_iova(&d[1], lo, hi));
+		} else {
+			fail_nowait = false;
+			for (unsigned int i = 0; i < 2; i++)
+				assert_int_equal(
+					iova_domain_flush_deferred(&d[i], NULL),
+					0);
+		}
+		fail_nowait = false;
+		if (op % 1000 == 0)
+			for (unsigned int i = 0; i < 2; i++)
+				assert_int_equal(mt_validate(&d[i].tree), 0);
+	}
+	for (unsigned int i = 0; i < 2; i++) {
+		put_iova_domain(&d[i]);
+		urcu_memb_barrier();
+		assert_int_equal(mt_allocator_destroy(fault[i]), 0);
+	}
+	assert_int_equal(mt_allocator_destroy(cache), 0);
 }
 
 static void test_exhaust_32bit(void **state)
@@ -646,6 +769,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_filled_top_stays_exact,
 						setup, teardown),
+		cmocka_unit_test(test_filled_tops_match_full_search),
 		cmocka_unit_test_setup_teardown(test_exhaust_32bit, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_and_double_free,

@@ -141,9 +141,9 @@ int iova_vfio_get_info(struct iova_vfio *v, struct iova_vfio_info *info);
  * -EBADF for a closed container fd).  Where several apply, the first in
  * this order is returned: the arguments (-EINVAL), the virtual range
  * (-EEXIST), the budget (-ENOSPC), the placement, the kernel.  Any error
- * leaves the space, the budget and the IOMMU as they were.  Takes the space's lock and the
- * translation trees' lock; may block (allocation, the ioctl, and on a
- * failure after the ioctl a grace period).
+ * leaves the space, the budget and the IOMMU as they were.  Takes the
+ * space's lock and the translation trees' lock; may block (allocation,
+ * the ioctl, and on a failure after the ioctl a grace period).
  */
 int iova_vfio_map(struct iova_vfio *v, void *vaddr, uint64_t size,
 		  uint64_t align, uint64_t min, uint64_t max,

@@ -138,7 +138,7 @@ static void test_all_or_nothing(void **state)
 	struct iova_vfio *v;
 	struct iova_vfio_info info;
 	struct iova_space_stats st;
-	uint64_t iova, first;
+	uint64_t iova, first, scratch;
 
 	(void)state;
 	x86_host(&f);
@@ -161,6 +161,11 @@ static void test_all_or_nothing(void **state)
 	f.map_calls = 0;
 	assert_int_equal(iova_vfio_map(v, buf + 8192, 4096, 0, 0, UINT64_MAX,
 				       IOVA_VFIO_READ, &iova), -ENOSPC);
+	assert_int_equal(f.map_calls, 0);
+	/* the virtual range is checked before the budget: a buffer already
+	 * mapped gets -EEXIST at budget 0 too */
+	assert_int_equal(iova_vfio_map(v, buf + 4096, 4096, 0, 0, UINT64_MAX,
+				       IOVA_VFIO_READ, &scratch), -EEXIST);
 	assert_int_equal(f.map_calls, 0);
 	/* a mapping made behind our back: EEXIST, nothing changes */
 	assert_int_equal(iova_vfio_unmap(v, first, 4096), 0);

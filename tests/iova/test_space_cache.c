@@ -172,7 +172,6 @@ static void test_free_of_iova_zero(void **state)
 	free(iova);
 }
 
-
 /* A cached range reads as free everywhere, though the tree still holds
  * it; handed out again, it reads as allocated. */
 static void test_cached_range_reads_as_free(void **state)
